@@ -1,0 +1,74 @@
+"""The ASGI application: routes and the lifespan that starts and stops a Runtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from . import config as config_module
+from .config import Config
+from .realtime import connection
+from .runtime import Runtime
+from .web import api
+from .web.client import client_dir, page
+
+log = logging.getLogger("plenary")
+
+
+def create_app(config: Config | None = None, *, demo_base_url: str | None = None) -> Starlette:
+    """The app. With ``demo_base_url``, a demo event is created at start-up and its links
+    (join code, QR, facilitator link) are printed."""
+    cfg = config if config is not None else config_module.load()
+    runtime = Runtime.build(cfg)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if cfg.migrate_on_start:
+            from .db.migrate import upgrade_async
+
+            await upgrade_async(cfg.database_url)
+        await runtime.start()
+        if demo_base_url is not None:
+            await _create_demo(runtime, demo_base_url)
+        log.info("plenary ready: database %s, bus %s", runtime.db.engine.dialect.name, runtime.bus.name)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    async def websocket(ws: WebSocket) -> None:
+        await connection.serve(ws, runtime)
+
+    routes = [
+        Route("/healthz", api.healthz),
+        Route("/readyz", api.readyz),
+        Route("/api/events", api.create_event, methods=["POST"]),
+        Route("/api/join", api.join, methods=["POST"]),
+        Route("/api/observe", api.observe, methods=["POST"]),
+        Route("/api/facilitate", api.facilitate, methods=["POST"]),
+        WebSocketRoute("/ws", websocket),
+        Route("/", page),
+        Route("/j/{code}", page),
+        Route("/o/{code}", page),
+        Route("/f/{event}", page),
+    ]
+    built = client_dir()
+    if built is not None and (built / "assets").exists():
+        routes.append(Mount("/assets", StaticFiles(directory=built / "assets"), name="assets"))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runtime = runtime
+    return app
+
+
+async def _create_demo(runtime: Runtime, base: str) -> None:
+    from .cli import DEMO_GROUPS, DEMO_TITLE, print_demo
+
+    created = await api.create_event_record(runtime, DEMO_TITLE, DEMO_GROUPS)
+    if isinstance(created, dict):
+        print_demo(api.links(base, created))

@@ -1,0 +1,121 @@
+"""The ``plenary`` command: serve, demo, migrate, settings."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from . import __version__
+from .config import ConfigError, load
+
+DEMO_TITLE = "Demo: city-wide urgent and emergency care strategy"
+DEMO_GROUPS = ["GP", "Hospital staff", "Resident", "Voluntary sector", "Social care"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="plenary", description="Plenary real-time event server")
+    parser.add_argument("--version", action="version", version=f"plenary {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    _server_args(serve)
+    serve.add_argument("--demo", action="store_true", help="also create a demo event")
+
+    demo = sub.add_parser("demo", help="run the server with a new demo event")
+    _server_args(demo)
+
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("settings", help="print every setting, its value and where it came from")
+
+    args = parser.parse_args(argv)
+    try:
+        config = load()
+    except ConfigError as exc:
+        print(f"plenary: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    match args.command:
+        case "serve" | "demo":
+            return _serve(args.host, args.port, demo=args.command == "demo" or args.demo)
+        case "migrate":
+            from .db.migrate import current, upgrade
+
+            upgrade(config.database_url)
+            print(f"database at revision {current(config.database_url)}")
+            return 0
+        case "settings":
+            for env, value, source, help_text in config.describe():
+                print(f"{env}={value}    ({source})")
+                print(textwrap.indent(textwrap.fill(help_text, 88), "    "))
+            return 0
+    return 2
+
+
+def _server_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+
+
+def _serve(host: str, port: int, *, demo: bool) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .config import load as load_config
+
+    config = load_config()
+    base = config.public_url.rstrip("/") or f"http://{_reachable_host(host)}:{port}"
+    app = create_app(config, demo_base_url=base if demo else None)
+    uvicorn.run(app, **uvicorn_options(config, host, port))
+    return 0
+
+
+def uvicorn_options(config: object, host: str, port: int) -> dict[str, object]:
+    """How Plenary runs under uvicorn (shared by ``serve``, tests and the bench)."""
+    from .config import Config
+
+    assert isinstance(config, Config)
+    return {
+        "host": host,
+        "port": port,
+        "ws": "websockets-sansio",
+        # Compression costs CPU per frame per client and breaks "encode once, send the
+        # same bytes to everyone"; notes are small and mostly text anyway.
+        "ws_per_message_deflate": False,
+        "ws_max_size": config.max_frame_bytes,
+        "ws_ping_interval": config.heartbeat_seconds,
+        # A phone that has not answered a ping within 20 s has gone; it resumes later.
+        "ws_ping_timeout": 20.0,
+        "log_level": config.log_level,
+        "lifespan": "on",
+        "proxy_headers": True,
+    }
+
+
+def _reachable_host(host: str) -> str:
+    """A host name phones on the same network can use, for the printed links."""
+    if host not in {"0.0.0.0", "::"}:
+        return host
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
+
+
+def print_demo(links: dict[str, str]) -> None:
+    import segno
+
+    print()
+    print("Plenary demo event is ready.")
+    print(f"  join code:        {links['code']}")
+    print(f"  join URL:         {links['join_url']}")
+    print(f"  facilitator link: {links['facilitator_url']}")
+    print(f"  observer URL:     {links['observer_url']}")
+    print("  scan to join:")
+    segno.make(links["join_url"], error="m").terminal(compact=True)
+    print(flush=True)

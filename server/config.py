@@ -1,0 +1,279 @@
+"""Configuration: read once from the environment, cast, validated, documented.
+
+Every setting is declared in ``SETTINGS`` with its environment variable, default and help
+text; ``plenary settings`` prints the table and ``docs/settings.md`` is checked against it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    attr: str
+    default: str
+    help: str
+    cast: Callable[[str], Any] = str
+    secret: bool = False
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {raw!r}")
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(f"expected a positive integer, got {raw!r}")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError(f"expected a positive number, got {raw!r}")
+    return value
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "PLENARY_DATA_DIR",
+        "data_dir",
+        "./.data",
+        "Directory for the embedded SQLite database and the generated secret.",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "database_url",
+        "",
+        "SQLAlchemy URL of the database. Empty: a SQLite file in the data directory. "
+        "postgres://, postgresql:// and sqlite:/// URLs are accepted as given.",
+        secret=True,
+    ),
+    Setting(
+        "REDIS_URL",
+        "redis_url",
+        "",
+        "Redis URL for fan-out between server processes. Empty: an in-process bus "
+        "(one server process only).",
+        secret=True,
+    ),
+    Setting(
+        "PLENARY_SECRET",
+        "secret",
+        "",
+        "Key that signs access tokens. Empty: generated once and stored in the data "
+        "directory. Several server processes must share one value.",
+        secret=True,
+    ),
+    Setting(
+        "PLENARY_PUBLIC_URL",
+        "public_url",
+        "",
+        "Base URL people use to reach this server (for join links and QR codes). "
+        "Empty: http://<host>:<port> of the running server.",
+    ),
+    Setting(
+        "PLENARY_ALLOWED_ORIGINS",
+        "allowed_origins",
+        "",
+        "Comma-separated origins allowed to open a websocket (e.g. https://plenary.example.org). "
+        "Empty: same origin as the request's Host only. '*' allows any origin.",
+        _csv,
+    ),
+    Setting(
+        "PLENARY_CREATE_KEY",
+        "create_key",
+        "",
+        "If set, creating an event over HTTP needs 'Authorization: Bearer <key>'. "
+        "Empty: anyone who can reach the server may create events.",
+        secret=True,
+    ),
+    Setting(
+        "PLENARY_MIGRATE_ON_START",
+        "migrate_on_start",
+        "true",
+        "Apply database migrations when the server starts (serialised across processes).",
+        _bool,
+    ),
+    Setting(
+        "PLENARY_MAX_FRAME_BYTES",
+        "max_frame_bytes",
+        "65536",
+        "Largest websocket frame a client may send; larger frames close the connection (1009).",
+        _positive_int,
+    ),
+    Setting(
+        "PLENARY_NOTE_MAX_CHARS",
+        "note_max_chars",
+        "280",
+        "Longest sticky note, in characters (a sticky note, not an essay).",
+        _positive_int,
+    ),
+    Setting(
+        "PLENARY_CLIENT_QUEUE_FRAMES",
+        "client_queue_frames",
+        "256",
+        "Frames buffered per connection before a slow client is told to resync and closed.",
+        _positive_int,
+    ),
+    Setting(
+        "PLENARY_RESUME_WINDOW_OPS",
+        "resume_window_ops",
+        "2048",
+        "Recent ops kept in memory per event so reconnecting clients resume without the database; "
+        "a client further behind gets a snapshot.",
+        _positive_int,
+    ),
+    Setting(
+        "PLENARY_TICK_MS",
+        "tick_ms",
+        "10",
+        "Delivery tick: ops of one event arriving within this many ms go out as one frame.",
+        _positive_float,
+    ),
+    Setting(
+        "PLENARY_HEARTBEAT_SECONDS",
+        "heartbeat_seconds",
+        "25",
+        "Websocket ping interval. Phones on venue wifi lose idle NAT mappings at about 30 s, "
+        "so traffic every 25 s keeps them open.",
+        _positive_float,
+    ),
+    Setting(
+        "PLENARY_TOKEN_MAX_AGE_DAYS",
+        "token_max_age_days",
+        "30",
+        "How long an access token stays valid (an event plus its follow-up weeks).",
+        _positive_float,
+    ),
+    Setting(
+        "PLENARY_LOG_LEVEL",
+        "log_level",
+        "info",
+        "Log level: debug, info, warning, error.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    database_url: str
+    redis_url: str
+    secret: str
+    public_url: str
+    allowed_origins: tuple[str, ...]
+    create_key: str
+    migrate_on_start: bool
+    max_frame_bytes: int
+    note_max_chars: int
+    client_queue_frames: int
+    resume_window_ops: int
+    tick_ms: float
+    heartbeat_seconds: float
+    token_max_age_days: float
+    log_level: str
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def describe(self) -> list[tuple[str, str, str, str]]:
+        """(variable, value shown, source, help) per setting; secrets are masked."""
+        rows = []
+        for s in SETTINGS:
+            value = getattr(self, s.attr)
+            if isinstance(value, tuple):
+                value = ",".join(value)
+            shown = str(value)
+            if s.secret and shown:
+                shown = _mask_secret(shown)
+            rows.append((s.env, shown, self.sources.get(s.env, "default"), s.help))
+        return rows
+
+
+def _mask_secret(value: str) -> str:
+    if "://" in value and "@" in value:
+        scheme, rest = value.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    if "://" in value:
+        return value
+    return "***"
+
+
+def normalise_database_url(url: str) -> str:
+    """Pick the async driver for the given database URL."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url.split("://", 1)[1]
+    return url
+
+
+def load(environ: Mapping[str, str] | None = None) -> Config:
+    """Read every setting from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for s in SETTINGS:
+        raw = env.get(s.env)
+        sources[s.env] = "environment" if raw not in (None, "") else "default"
+        if raw in (None, ""):
+            raw = s.default
+        try:
+            values[s.attr] = s.cast(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{s.env}: {exc}") from None
+    data_dir = Path(values["data_dir"]).expanduser().resolve()
+    values["data_dir"] = data_dir
+    if not values["database_url"]:
+        values["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'plenary.sqlite3'}"
+        sources["DATABASE_URL"] = "default"
+    values["database_url"] = normalise_database_url(values["database_url"])
+    if not values["secret"]:
+        values["secret"] = _stored_secret(data_dir)
+        sources["PLENARY_SECRET"] = f"generated ({data_dir / 'secret.key'})"
+    values["log_level"] = values["log_level"].lower()
+    if values["log_level"] not in {"debug", "info", "warning", "error"}:
+        raise ConfigError(f"PLENARY_LOG_LEVEL: unknown level {values['log_level']!r}")
+    return Config(**values, sources=sources)
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """The signing key kept in the data directory, created on first use (mode 0600)."""
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value

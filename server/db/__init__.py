@@ -1,0 +1,1 @@
+"""The database shell: tables, engines and the transactional log append."""

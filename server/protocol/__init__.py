@@ -1,0 +1,1 @@
+"""The wire protocol: msgpack frames checked against ``schemas/protocol.json``."""

@@ -1,0 +1,1 @@
+"""Live delivery: per-event hubs, per-connection outboxes, the websocket handler."""

@@ -1,0 +1,206 @@
+"""One websocket connection, from upgrade to close.
+
+Steps: check the origin before the upgrade → wait for ``hello`` → verify the token →
+attach to the event's hub → send the catch-up (missed ops or a snapshot) → then serve
+writes and pings while a writer task drains the outbox. One bad frame costs one error
+frame; nothing a client sends can end the handler except closing the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from ..auth import Grant
+from ..domain.commands import command_from_wire
+from ..errors import CloseCode, Code, Rejection
+from ..protocol.frames import (
+    ack_frame,
+    decode_client_frame,
+    encode,
+    error_frame,
+    now_ms,
+    pong_frame,
+    resync_frame,
+)
+from ..runtime import Runtime
+from .hub import Hub
+from .outbox import Outbox
+
+log = logging.getLogger("plenary.ws")
+
+# A client has this long after the upgrade to say hello: a phone on slow wifi needs a
+# few seconds, a connection that never speaks should not hold a socket for longer.
+HELLO_TIMEOUT_S = 10.0
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """Browsers always send Origin; other clients (the bench, native apps) may not, and
+    cannot be used for cross-site websocket hijacking, so a missing Origin passes."""
+    if origin is None:
+        return True
+    if "*" in allowed:
+        return True
+    if origin in allowed:
+        return True
+    return bool(host) and urlsplit(origin).netloc == host and not allowed
+
+
+async def serve(ws: WebSocket, rt: Runtime) -> None:
+    if not origin_allowed(
+        ws.headers.get("origin"), ws.headers.get("host"), rt.config.allowed_origins
+    ):
+        # Closing before accept makes the server refuse the upgrade with 403.
+        await ws.close(code=CloseCode.POLICY)
+        return
+    await ws.accept()
+    outbox = Outbox(rt.config.client_queue_frames)
+    hub: Hub | None = None
+    writer: asyncio.Task[None] | None = None
+    try:
+        opened = await _handshake(ws, rt, outbox)
+        if opened is None:
+            return
+        hub, grant = opened
+        writer = asyncio.create_task(_drain(ws, outbox), name="plenary-ws-writer")
+        await _serve_frames(ws, rt, hub, grant, outbox)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if hub is not None:
+            rt.hubs.detach(hub, outbox)
+        outbox.close()
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                await writer
+
+
+async def _receive_bytes(ws: WebSocket) -> bytes | None:
+    """The next binary frame; None for a text frame. Raises WebSocketDisconnect."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", CloseCode.NORMAL))
+    data = message.get("bytes")
+    return data if isinstance(data, bytes) else None
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    if ws.application_state != WebSocketState.DISCONNECTED:
+        with contextlib.suppress(Exception):
+            await ws.close(code=code, reason=reason[:120])
+
+
+async def _handshake(ws: WebSocket, rt: Runtime, outbox: Outbox) -> tuple[Hub, Grant] | None:
+    try:
+        async with asyncio.timeout(HELLO_TIMEOUT_S):
+            data = await _receive_bytes(ws)
+    except TimeoutError:
+        await _close(ws, CloseCode.NO_HELLO, "no hello")
+        return None
+    frame = (
+        decode_client_frame(data)
+        if data is not None
+        else (Code.BAD_FRAME, "frames are binary msgpack, not text")
+    )
+    if isinstance(frame, tuple) or frame["t"] != "hello":
+        reason = frame[1] if isinstance(frame, tuple) else "the first frame must be a hello"
+        await ws.send_bytes(error_frame(Code.BAD_FRAME, reason))
+        await _close(ws, CloseCode.NO_HELLO, "expected hello")
+        return None
+    grant = rt.tokens.verify(frame["token"])
+    if grant is None:
+        await ws.send_bytes(error_frame(Code.UNAUTHORISED, "the access token is not valid"))
+        await _close(ws, CloseCode.UNAUTHORISED, "bad token")
+        return None
+    hub = await rt.hubs.get(grant.event)
+    if hub is None:
+        await ws.send_bytes(error_frame(Code.NOT_FOUND, "this event no longer exists"))
+        await _close(ws, CloseCode.EVENT_GONE, "no such event")
+        return None
+    seq = rt.hubs.attach(hub, outbox)
+    resume, frames = hub.catchup_frames(frame["since"], seq)
+    welcome = {
+        "t": "welcome",
+        "event": grant.event,
+        "role": grant.actor.role.value,
+        "you": grant.actor.id,
+        "seq": seq,
+        "resume": resume,
+        "heartbeat": rt.config.heartbeat_seconds,
+        "max_frame": rt.config.max_frame_bytes,
+        "server_time": now_ms(),
+    }
+    outbox.release([encode(welcome), *frames])
+    return hub, grant
+
+
+async def _serve_frames(
+    ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outbox: Outbox
+) -> None:
+    while True:
+        data = await _receive_bytes(ws)
+        if data is None:
+            outbox.push_direct(error_frame(Code.BAD_FRAME, "frames are binary msgpack, not text"))
+            continue
+        frame = decode_client_frame(data)
+        if isinstance(frame, tuple):
+            code, reason = frame
+            outbox.push_direct(error_frame(code, reason, _guess_id(data)))
+            continue
+        match frame["t"]:
+            case "ping":
+                outbox.push_direct(pong_frame(frame.get("n")))
+            case "hello":
+                outbox.push_direct(error_frame(Code.BAD_FRAME, "hello was already received"))
+            case "write":
+                outbox.push_direct(await _write(rt, hub, grant, frame))
+
+
+async def _write(rt: Runtime, hub: Hub, grant: Grant, frame: dict[str, Any]) -> bytes:
+    op_id: str = frame["id"]
+    try:
+        result = await hub.write(grant.actor, command_from_wire(frame["op"]), op_id)
+    except Exception:
+        # The database or bus failed mid-write: nothing was acknowledged, so the client
+        # retries with the same id and the write is recorded at most once.
+        log.exception("write %s on %s failed", op_id, hub.channel)
+        return error_frame(Code.UNAVAILABLE, "the write could not be recorded; retry", op_id)
+    if isinstance(result, Rejection):
+        return error_frame(result.code, result.message, op_id)
+    return ack_frame(op_id, result.seq, result.dup)
+
+
+def _guess_id(data: bytes) -> str | None:
+    """The client op id of a frame that failed validation, when it has a usable one."""
+    import msgpack
+
+    try:
+        raw = msgpack.unpackb(data, raw=False)
+    except Exception:
+        return None
+    op_id = raw.get("id") if isinstance(raw, dict) else None
+    return op_id if isinstance(op_id, str) and 0 < len(op_id) <= 64 else None
+
+
+async def _drain(ws: WebSocket, outbox: Outbox) -> None:
+    """The connection's writer: sends queued frames; on overflow, says resync and closes."""
+    try:
+        while True:
+            batch = await outbox.next_batch()
+            if not batch:
+                break
+            for frame in batch:
+                await ws.send_bytes(frame)
+        if outbox.overflowed:
+            await ws.send_bytes(resync_frame("you fell behind; reconnect and resume"))
+            await _close(ws, CloseCode.TOO_SLOW, "too slow")
+        elif outbox.closed:
+            await _close(ws, CloseCode.GOING_AWAY, "closing")
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        # The peer is gone; the reader side notices and cleans up.
+        pass

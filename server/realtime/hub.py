@@ -1,0 +1,319 @@
+"""One hub per event per server process: the event's state as of its last delivered op,
+a window of recent ops for resume, and the connections to deliver to.
+
+Ops reach a hub from three places — this process's own writes, the bus, and the log when
+a gap is noticed — in any order and possibly twice. The hub applies and delivers them
+strictly in seq order, once each; that is what makes several processes agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import msgpack
+
+from ..bus import Bus, channel_for
+from ..db import store
+from ..db.engine import Database
+from ..domain.commands import Command
+from ..domain.fold import apply
+from ..domain.model import Actor, EventState, Op
+from ..domain.rules import Decision, Limits, decide
+from ..errors import Code, Rejection
+from ..protocol.frames import encode, encode_op, now_ms, ops_frame
+from .outbox import Outbox
+
+log = logging.getLogger("plenary.hub")
+
+# An op from another process that arrives ahead of its predecessor is held this long
+# before the gap is read from the log: the predecessor is normally a few ms behind on the
+# bus, and waiting spares the database a read per reordering.
+GAP_WAIT_S = 0.05
+# Ops per catch-up frame: a whole window in one frame could exceed what a phone wants to
+# parse at once; 256 ops of ~200 bytes is ~50 KB.
+CATCHUP_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class Accepted:
+    seq: int
+    dup: bool
+
+
+class Hub:
+    def __init__(
+        self,
+        event_id: str,
+        db: Database,
+        bus: Bus,
+        limits: Limits,
+        window: int,
+        tick_s: float,
+    ) -> None:
+        self.event_id = event_id
+        self.channel = channel_for(event_id)
+        self.state = EventState(id=event_id)
+        self._db = db
+        self._bus = bus
+        self._limits = limits
+        self._tick_s = tick_s
+        self._window: deque[tuple[int, bytes]] = deque(maxlen=window)
+        self._pending: dict[int, tuple[Op, bytes]] = {}
+        self._outgoing: list[bytes] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._gap_task: asyncio.Task[None] | None = None
+        self._write_lock = asyncio.Lock()
+        self.outboxes: set[Outbox] = set()
+        self.on_lagging: Callable[[Outbox], None] = lambda _o: None
+
+    @property
+    def seq(self) -> int:
+        return self.state.seq
+
+    # -- ingesting ops, from anywhere, in any order ------------------------------------
+
+    def ingest(self, op: Op, encoded: bytes | None = None) -> None:
+        """Take an op; apply and deliver it (and any it unblocks) once its turn comes."""
+        if op.seq <= self.seq or op.seq in self._pending:
+            return
+        self._pending[op.seq] = (op, encoded if encoded is not None else encode_op(op.to_wire()))
+        self._drain()
+        if self._pending and self._gap_task is None:
+            self._gap_task = asyncio.get_running_loop().create_task(self._fill_gap())
+
+    def ingest_bytes(self, payload: bytes) -> None:
+        try:
+            op = Op.from_wire(msgpack.unpackb(payload, raw=False))
+        except Exception:
+            log.exception("undecodable op on %s dropped; the log will fill the gap", self.channel)
+            return
+        self.ingest(op, payload)
+
+    def _drain(self) -> None:
+        while (nxt := self._pending.pop(self.seq + 1, None)) is not None:
+            op, encoded = nxt
+            self.state, _effects = apply(self.state, op)
+            self._window.append((op.seq, encoded))
+            self._outgoing.append(encoded)
+        if self._outgoing and self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(self._tick_s, self.flush)
+
+    def flush(self) -> None:
+        """Send every op made deliverable since the last tick as one frame, the same bytes
+        to every connection."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if not self._outgoing:
+            return
+        frame = ops_frame(self._outgoing)
+        self._outgoing = []
+        for outbox in self.outboxes:
+            outbox.push(frame)
+            if outbox.overflowed:
+                self.on_lagging(outbox)
+
+    async def _fill_gap(self) -> None:
+        try:
+            while self._pending:
+                await asyncio.sleep(GAP_WAIT_S)
+                if not self._pending:
+                    break
+                upto = min(self._pending) - 1
+                if upto <= self.seq:
+                    self._drain()
+                    continue
+                await self.catch_up(upto)
+        except Exception:
+            log.exception("gap fill for %s failed; retrying on the next op", self.channel)
+        finally:
+            self._gap_task = None
+
+    async def catch_up(self, upto: int | None = None) -> None:
+        """Read from the log whatever this hub has not seen (up to ``upto``)."""
+        async with self._db.read() as conn:
+            missing = await store.read_ops(conn, self.event_id, self.seq, upto)
+        for op in missing:
+            self.ingest(op)
+
+    # -- connections -------------------------------------------------------------------
+
+    def attach(self, outbox: Outbox) -> int:
+        """Start delivering to ``outbox``; it receives every op after the returned seq."""
+        self.flush()  # ops up to self.seq go to the existing connections only
+        self.outboxes.add(outbox)
+        return self.seq
+
+    def detach(self, outbox: Outbox) -> None:
+        self.outboxes.discard(outbox)
+
+    def catchup_frames(self, since: int, upto: int) -> tuple[str, list[bytes]]:
+        """Frames that bring a client from ``since`` to ``upto`` without the database:
+        the missed ops from the window when it still holds them, else a snapshot."""
+        if since == upto:
+            return "ops", []
+        oldest = self._window[0][0] if self._window else upto + 1
+        if since < upto and since + 1 >= oldest:
+            missed = [enc for seq, enc in self._window if since < seq <= upto]
+            frames = [
+                ops_frame(missed[i : i + CATCHUP_CHUNK])
+                for i in range(0, len(missed), CATCHUP_CHUNK)
+            ]
+            return "ops", frames
+        assert self.state.seq == upto
+        snapshot = encode({"t": "snapshot", "seq": upto, "state": self.state.to_wire()})
+        return "snapshot", [snapshot]
+
+    # -- writing ----------------------------------------------------------------------
+
+    async def write(
+        self,
+        actor: Actor | None,
+        command: Command,
+        client_op_id: str | None,
+        *,
+        by: str | None = None,
+    ) -> Accepted | Rejection:
+        """Decide and record one write; deliver it here and publish it to other processes."""
+        writer_id = actor.id if actor is not None else (by or "system")
+        async with self._write_lock:
+            async with self._db.write() as conn:
+                last = await store.lock_event(conn, self.event_id)
+                if last is None:
+                    return Rejection(Code.NOT_FOUND, "this event no longer exists")
+                if client_op_id is not None:
+                    seq = await store.find_client_op(conn, self.event_id, writer_id, client_op_id)
+                    if seq is not None:
+                        return Accepted(seq, dup=True)
+                if last > self.seq:
+                    for missed in await store.read_ops(conn, self.event_id, self.seq, last):
+                        self.ingest(missed)
+                decision = decide(self.state, actor, command, self._limits)
+                if isinstance(decision, Rejection):
+                    return decision
+                op = _op(last + 1, writer_id, decision)
+                _, effects = apply(self.state, op)
+                await store.record(conn, self.event_id, op, client_op_id, effects)
+            encoded = encode_op(op.to_wire())
+            self.ingest(op, encoded)
+        await self._bus.publish(self.channel, encoded)
+        return Accepted(op.seq, dup=False)
+
+    def close(self, reason_frame: bytes | None = None) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        if self._gap_task is not None:
+            self._gap_task.cancel()
+        for outbox in list(self.outboxes):
+            if reason_frame is not None:
+                outbox.push_direct(reason_frame)
+            outbox.close()
+
+
+def _op(seq: int, by: str, decision: Decision) -> Op:
+    return Op(seq=seq, kind=decision.kind, by=by, at=now_ms(), data=decision.data)
+
+
+class Hubs:
+    """The hubs of this process, created on first use and dropped when idle."""
+
+    # A hub with no connections is kept this long: phones that drop and come back within
+    # it resume from memory, and a storm of reconnects does not reload the event.
+    IDLE_EVICT_S = 300.0
+
+    def __init__(self, db: Database, bus: Bus, limits: Limits, window: int, tick_s: float) -> None:
+        self._db = db
+        self._bus = bus
+        self._limits = limits
+        self._window = window
+        self._tick_s = tick_s
+        self._hubs: dict[str, Hub] = {}
+        self._by_channel: dict[str, Hub] = {}
+        self._loading: dict[str, asyncio.Lock] = {}
+        self._evictions: dict[str, asyncio.TimerHandle] = {}
+        self.on_lagging: Callable[[Outbox], None] = lambda _o: None
+
+    async def get(self, event_id: str) -> Hub | None:
+        """The event's hub, loaded from the log if this process has none; None if the
+        event does not exist."""
+        hub = self._hubs.get(event_id)
+        if hub is not None:
+            return hub
+        lock = self._loading.setdefault(event_id, asyncio.Lock())
+        async with lock:
+            hub = self._hubs.get(event_id)
+            if hub is not None:
+                return hub
+            async with self._db.read() as conn:
+                if await store.last_seq(conn, event_id) is None:
+                    return None
+            hub = Hub(event_id, self._db, self._bus, self._limits, self._window, self._tick_s)
+            hub.on_lagging = self.on_lagging
+            # Subscribe before reading the log, so nothing published in between is missed.
+            self._by_channel[hub.channel] = hub
+            await self._bus.subscribe(hub.channel)
+            await hub.catch_up()
+            self._hubs[event_id] = hub
+            self._loading.pop(event_id, None)
+            self._schedule_eviction(hub)
+            return hub
+
+    def on_message(self, channel: str, payload: bytes) -> None:
+        hub = self._by_channel.get(channel)
+        if hub is not None:
+            hub.ingest_bytes(payload)
+
+    async def on_reconnect(self) -> None:
+        """The bus was away: anything published meanwhile is read back from the log."""
+        for hub in list(self._hubs.values()):
+            try:
+                await hub.catch_up()
+            except Exception:
+                log.exception("catch-up of %s after bus reconnect failed", hub.channel)
+
+    def attach(self, hub: Hub, outbox: Outbox) -> int:
+        handle = self._evictions.pop(hub.event_id, None)
+        if handle is not None:
+            handle.cancel()
+        return hub.attach(outbox)
+
+    def detach(self, hub: Hub, outbox: Outbox) -> None:
+        hub.detach(outbox)
+        if not hub.outboxes:
+            self._schedule_eviction(hub)
+
+    def _schedule_eviction(self, hub: Hub) -> None:
+        if hub.outboxes or hub.event_id in self._evictions:
+            return
+        loop = asyncio.get_running_loop()
+        self._evictions[hub.event_id] = loop.call_later(
+            self.IDLE_EVICT_S, lambda: loop.create_task(self._evict(hub.event_id))
+        )
+
+    async def _evict(self, event_id: str) -> None:
+        self._evictions.pop(event_id, None)
+        hub = self._hubs.get(event_id)
+        if hub is None or hub.outboxes or hub._write_lock.locked():
+            return
+        del self._hubs[event_id]
+        self._by_channel.pop(hub.channel, None)
+        hub.close()
+        with contextlib.suppress(Exception):
+            await self._bus.unsubscribe(hub.channel)
+
+    def all(self) -> Iterable[Hub]:
+        return list(self._hubs.values())
+
+    async def close(self, reason_frame: bytes | None = None) -> None:
+        for handle in self._evictions.values():
+            handle.cancel()
+        self._evictions.clear()
+        for hub in list(self._hubs.values()):
+            hub.close(reason_frame)
+        self._hubs.clear()
+        self._by_channel.clear()

@@ -1,0 +1,1 @@
+"""HTTP: the JSON API, health checks and the browser client's files."""

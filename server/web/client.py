@@ -1,0 +1,38 @@
+"""Serving the browser client: the built assets when present, else a plain notice."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+
+
+def client_dir() -> Path | None:
+    """Built client assets: shipped in the wheel as ``plenary/static``, or in a source
+    checkout as ``client/dist``."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "static", here.parent / "client" / "dist"):
+        if (candidate / "index.html").exists():
+            return candidate
+    return None
+
+
+async def page(request: Request) -> Response:
+    built = client_dir()
+    if built is not None:
+        return FileResponse(built / "index.html")
+    code = html.escape(request.path_params.get("code", ""))
+    body = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Plenary</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 2rem auto; padding: 0 1rem">
+<h1>Plenary</h1>
+<p>This server is running{f" and event <strong>{code}</strong> exists" if code else ""}, but its
+browser client has not been built. Build it with <code>npm --prefix client ci &amp;&amp;
+npm --prefix client run build</code>, or use the HTTP and websocket API described in
+<code>docs/protocol.md</code>.</p>
+</body></html>"""
+    return HTMLResponse(body)
