@@ -36,7 +36,9 @@ def create_app(config: Config | None = None, *, demo_base_url: str | None = None
         await runtime.start()
         if demo_base_url is not None:
             await _create_demo(runtime, demo_base_url)
-        log.info("plenary ready: database %s, bus %s", runtime.db.engine.dialect.name, runtime.bus.name)
+        log.info(
+            "plenary ready: database %s, bus %s", runtime.db.engine.dialect.name, runtime.bus.name
+        )
         try:
             yield
         finally:

@@ -25,7 +25,7 @@ class Grant:
 class Tokens:
     def __init__(self, secret: str, max_age_seconds: float) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt=_SALT)
-        self._max_age = max_age_seconds
+        self._max_age = int(max_age_seconds)
 
     def issue(self, event: str, actor: Actor) -> str:
         token: str = self._serializer.dumps({"e": event, "a": actor.id, "r": actor.role.value})

@@ -8,9 +8,10 @@ import socket
 import sys
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
-from .config import ConfigError, load
+from .config import Config, ConfigError, load
 
 DEMO_TITLE = "Demo: city-wide urgent and emergency care strategy"
 DEMO_GROUPS = ["GP", "Hospital staff", "Resident", "Voluntary sector", "Social care"]
@@ -75,14 +76,13 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
     return 0
 
 
-def uvicorn_options(config: object, host: str, port: int) -> dict[str, object]:
+def uvicorn_options(config: Config, host: str, port: int) -> dict[str, Any]:
     """How Plenary runs under uvicorn (shared by ``serve``, tests and the bench)."""
-    from .config import Config
-
-    assert isinstance(config, Config)
     return {
         "host": host,
         "port": port,
+        # The websockets library's Sans-I/O protocol; uvicorn's plain "websockets" option
+        # runs that library's deprecated legacy implementation.
         "ws": "websockets-sansio",
         # Compression costs CPU per frame per client and breaks "encode once, send the
         # same bytes to everyone"; notes are small and mostly text anyway.

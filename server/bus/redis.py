@@ -56,7 +56,7 @@ class RedisBus:
                 await self._reader
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._client.aclose()
 
     async def _connect(self) -> None:
@@ -86,7 +86,7 @@ class RedisBus:
                 self._healthy = False
                 if self._pubsub is not None:
                     with contextlib.suppress(Exception):
-                        await self._pubsub.aclose()
+                        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
                 self._pubsub = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_S)

@@ -32,7 +32,9 @@ class Database:
             self.write_engine = create_async_engine(url, pool_size=1, max_overflow=0)
             _sqlite_pragmas(self.write_engine, immediate=True)
         else:
-            self.engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.engine = create_async_engine(
+                url, pool_size=10, max_overflow=20, pool_pre_ping=True
+            )
             self.write_engine = self.engine
         self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
 

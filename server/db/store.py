@@ -141,12 +141,18 @@ async def _write_effect(conn: AsyncConnection, event_id: str, effect: Effect) ->
                 keys=("event_id", "id"),
             )
         case NoteChanged(note=n):
-            await _upsert(conn, notes, {"event_id": event_id, **n.to_wire()}, keys=("event_id", "id"))
+            await _upsert(
+                conn, notes, {"event_id": event_id, **n.to_wire()}, keys=("event_id", "id")
+            )
         case NoteRemoved(note_id=note_id):
-            await conn.execute(delete(notes).where(notes.c.event_id == event_id, notes.c.id == note_id))
+            await conn.execute(
+                delete(notes).where(notes.c.event_id == event_id, notes.c.id == note_id)
+            )
 
 
-async def _upsert(conn: AsyncConnection, table: Any, values: dict[str, Any], keys: tuple[str, ...]) -> None:
+async def _upsert(
+    conn: AsyncConnection, table: Any, values: dict[str, Any], keys: tuple[str, ...]
+) -> None:
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(table).values(**values)
     changed = {k: v for k, v in values.items() if k not in keys}
@@ -161,16 +167,16 @@ async def read_projection(conn: AsyncConnection, event_id: str) -> dict[str, Any
     prows = await conn.execute(
         select(participants).where(participants.c.event_id == event_id).order_by(participants.c.id)
     )
-    nrows = await conn.execute(select(notes).where(notes.c.event_id == event_id).order_by(notes.c.id))
+    nrows = await conn.execute(
+        select(notes).where(notes.c.event_id == event_id).order_by(notes.c.id)
+    )
     return {
         "id": event["id"],
         "seq": event["last_seq"],
         "title": event["title"],
         "code": event["code"],
         "groups": list(event["groups"]),
-        "participants": [
-            {k: v for k, v in r.items() if k != "event_id"} for r in prows.mappings()
-        ],
+        "participants": [{k: v for k, v in r.items() if k != "event_id"} for r in prows.mappings()],
         "notes": [{k: v for k, v in r.items() if k != "event_id"} for r in nrows.mappings()],
     }
 

@@ -107,8 +107,8 @@ class EventState:
     title: str = ""
     code: str = ""
     groups: tuple[str, ...] = ()
-    participants: Map = field(default_factory=Map)  # Map[str, Participant]
-    notes: Map = field(default_factory=Map)  # Map[int, Note]
+    participants: Map[str, Participant] = field(default_factory=Map)
+    notes: Map[int, Note] = field(default_factory=Map)
 
     def with_seq(self, seq: int) -> EventState:
         return replace(self, seq=seq)

@@ -134,9 +134,7 @@ def _join(state: EventState, cmd: Join) -> Decision | Rejection:
         return Rejection(Code.INVALID, f"the name is longer than {NAME_MAX} characters")
     group = cmd.group
     if state.groups and group not in state.groups:
-        return Rejection(
-            Code.INVALID, f"pick a stakeholder group from: {', '.join(state.groups)}"
-        )
+        return Rejection(Code.INVALID, f"pick a stakeholder group from: {', '.join(state.groups)}")
     if not state.groups and group is not None:
         return Rejection(Code.INVALID, "this event has no stakeholder groups")
     table = cmd.table.strip() if cmd.table else None
@@ -160,7 +158,9 @@ def _check_text(text: str, limits: Limits) -> str | Rejection:
     return clean
 
 
-def _add_note(state: EventState, actor: Actor, cmd: AddNote, limits: Limits) -> Decision | Rejection:
+def _add_note(
+    state: EventState, actor: Actor, cmd: AddNote, limits: Limits
+) -> Decision | Rejection:
     text = _check_text(cmd.text, limits)
     if isinstance(text, Rejection):
         return text

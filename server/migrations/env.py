@@ -4,9 +4,8 @@ an advisory lock makes them migrate one after the other (the later ones find not
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool, text
-
 from plenary.db import models  # noqa: F401  (registers the tables)
+from sqlalchemy import create_engine, pool, text
 from sqlmodel import SQLModel
 
 # Any constant shared by all Plenary processes; the value spells "plen".
@@ -46,7 +45,9 @@ def run_migrations_online() -> None:
                 context.run_migrations()
         finally:
             if is_pg:
-                connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
                 connection.commit()
     engine.dispose()
 

@@ -139,9 +139,7 @@ async def _handshake(ws: WebSocket, rt: Runtime, outbox: Outbox) -> tuple[Hub, G
     return hub, grant
 
 
-async def _serve_frames(
-    ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outbox: Outbox
-) -> None:
+async def _serve_frames(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outbox: Outbox) -> None:
     while True:
         data = await _receive_bytes(ws)
         if data is None:

@@ -154,7 +154,11 @@ async def observe(request: Request) -> Response:
     # Observers can be thousands: they get a token, not a place in the log.
     actor = Actor(new_id("o"), Role.OBSERVER)
     return JSONResponse(
-        {"event": event["id"], "title": event["title"], "token": rt.tokens.issue(event["id"], actor)}
+        {
+            "event": event["id"],
+            "title": event["title"],
+            "token": rt.tokens.issue(event["id"], actor),
+        }
     )
 
 
@@ -169,7 +173,11 @@ async def facilitate(request: Request) -> Response:
         return error(Code.UNAUTHORISED, "that facilitator key does not open this event")
     actor = Actor(new_id("f"), Role.FACILITATOR)
     return JSONResponse(
-        {"event": event["id"], "title": event["title"], "token": rt.tokens.issue(event["id"], actor)}
+        {
+            "event": event["id"],
+            "title": event["title"],
+            "token": rt.tokens.issue(event["id"], actor),
+        }
     )
 
 

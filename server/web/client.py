@@ -28,7 +28,8 @@ async def page(request: Request) -> Response:
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Plenary</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 2rem auto; padding: 0 1rem">
+<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 2rem auto;
+padding: 0 1rem">
 <h1>Plenary</h1>
 <p>This server is running{f" and event <strong>{code}</strong> exists" if code else ""}, but its
 browser client has not been built. Build it with <code>npm --prefix client ci &amp;&amp;
