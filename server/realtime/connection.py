@@ -117,7 +117,13 @@ async def _handshake(ws: WebSocket, rt: Runtime, outbox: Outbox) -> tuple[Hub, G
         await ws.send_bytes(error_frame(Code.UNAUTHORISED, "the access token is not valid"))
         await _close(ws, CloseCode.UNAUTHORISED, "bad token")
         return None
-    hub = await rt.hubs.get(grant.event)
+    try:
+        hub = await rt.hubs.get(grant.event)
+    except Exception:
+        log.exception("loading event %s failed", grant.event)
+        await ws.send_bytes(error_frame(Code.UNAVAILABLE, "the event cannot be loaded; retry"))
+        await _close(ws, CloseCode.INTERNAL, "unavailable")
+        return None
     if hub is None:
         await ws.send_bytes(error_frame(Code.NOT_FOUND, "this event no longer exists"))
         await _close(ws, CloseCode.EVENT_GONE, "no such event")

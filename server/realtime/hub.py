@@ -9,7 +9,6 @@ strictly in seq order, once each; that is what makes several processes agree.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -68,12 +67,17 @@ class Hub:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._gap_task: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
+        self._snapshot: tuple[int, bytes] | None = None
         self.outboxes: set[Outbox] = set()
         self.on_lagging: Callable[[Outbox], None] = lambda _o: None
 
     @property
     def seq(self) -> int:
         return self.state.seq
+
+    @property
+    def writing(self) -> bool:
+        return self._write_lock.locked()
 
     # -- ingesting ops, from anywhere, in any order ------------------------------------
 
@@ -166,8 +170,11 @@ class Hub:
             ]
             return "ops", frames
         assert self.state.seq == upto
-        snapshot = encode({"t": "snapshot", "seq": upto, "state": self.state.to_wire()})
-        return "snapshot", [snapshot]
+        if self._snapshot is None or self._snapshot[0] != upto:
+            # Encoded once per seq: a reconnect storm of far-behind phones shares it.
+            frame = encode({"t": "snapshot", "seq": upto, "state": self.state.to_wire()})
+            self._snapshot = (upto, frame)
+        return "snapshot", [self._snapshot[1]]
 
     # -- writing ----------------------------------------------------------------------
 
@@ -193,6 +200,8 @@ class Hub:
                 if last > self.seq:
                     for missed in await store.read_ops(conn, self.event_id, self.seq, last):
                         self.ingest(missed)
+                if self.seq != last:
+                    raise RuntimeError(f"{self.channel}: state at {self.seq}, log at {last}")
                 decision = decide(self.state, actor, command, self._limits)
                 if isinstance(decision, Rejection):
                     return decision
@@ -236,6 +245,7 @@ class Hubs:
         self._by_channel: dict[str, Hub] = {}
         self._loading: dict[str, asyncio.Lock] = {}
         self._evictions: dict[str, asyncio.TimerHandle] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self.on_lagging: Callable[[Outbox], None] = lambda _o: None
 
     async def get(self, event_id: str) -> Hub | None:
@@ -256,8 +266,13 @@ class Hubs:
             hub.on_lagging = self.on_lagging
             # Subscribe before reading the log, so nothing published in between is missed.
             self._by_channel[hub.channel] = hub
-            await self._bus.subscribe(hub.channel)
-            await hub.catch_up()
+            try:
+                await self._bus.subscribe(hub.channel)
+                await hub.catch_up()
+            except BaseException:
+                self._by_channel.pop(hub.channel, None)
+                hub.close()
+                raise
             self._hubs[event_id] = hub
             self._loading.pop(event_id, None)
             self._schedule_eviction(hub)
@@ -290,21 +305,21 @@ class Hubs:
     def _schedule_eviction(self, hub: Hub) -> None:
         if hub.outboxes or hub.event_id in self._evictions:
             return
-        loop = asyncio.get_running_loop()
-        self._evictions[hub.event_id] = loop.call_later(
-            self.IDLE_EVICT_S, lambda: loop.create_task(self._evict(hub.event_id))
+        self._evictions[hub.event_id] = asyncio.get_running_loop().call_later(
+            self.IDLE_EVICT_S, self._evict, hub.event_id
         )
 
-    async def _evict(self, event_id: str) -> None:
+    def _evict(self, event_id: str) -> None:
         self._evictions.pop(event_id, None)
         hub = self._hubs.get(event_id)
-        if hub is None or hub.outboxes or hub._write_lock.locked():
+        if hub is None or hub.outboxes or hub.writing:
             return
         del self._hubs[event_id]
         self._by_channel.pop(hub.channel, None)
         hub.close()
-        with contextlib.suppress(Exception):
-            await self._bus.unsubscribe(hub.channel)
+        task = asyncio.get_running_loop().create_task(self._bus.unsubscribe(hub.channel))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def all(self) -> Iterable[Hub]:
         return list(self._hubs.values())
