@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from ..errors import Code, Rejection
@@ -23,6 +24,8 @@ GROUP_NAME_MAX = 60
 GROUPS_MAX = 40
 NAME_MAX = 60
 TABLE_MAX = 20
+
+_LINE_BREAKS = frozenset("\n\t")
 
 _ANYONE_WHO_WRITES = frozenset({Role.FACILITATOR, Role.PARTICIPANT})
 
@@ -106,15 +109,31 @@ def _verb(command: Command) -> str:
     return names[type(command)]
 
 
+def tidy(text: str, *, multiline: bool = False) -> str:
+    """Text as people meant it: NFC, no control characters, no outer whitespace.
+
+    Control characters come from paste accidents and broken keyboards, never on purpose;
+    Postgres cannot even store NUL. Dropping them beats refusing the note of someone who
+    cannot see what is wrong with it. Single-line fields get tabs and newlines as spaces.
+    """
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        if ch in _LINE_BREAKS:
+            out.append(ch if multiline else " ")
+        elif unicodedata.category(ch) != "Cc":
+            out.append(ch)
+    return "".join(out).strip()
+
+
 def _create_event(state: EventState, cmd: CreateEvent) -> Decision | Rejection:
     if state.seq != 0:
         return Rejection(Code.CONFLICT, "the event already exists")
-    title = cmd.title.strip()
+    title = tidy(cmd.title)
     if not title:
         return Rejection(Code.INVALID, "the title is empty")
     if len(title) > TITLE_MAX:
         return Rejection(Code.INVALID, f"the title is longer than {TITLE_MAX} characters")
-    groups = tuple(g.strip() for g in cmd.groups)
+    groups = tuple(tidy(g) for g in cmd.groups)
     if len(groups) > GROUPS_MAX:
         return Rejection(Code.INVALID, f"more than {GROUPS_MAX} stakeholder groups")
     if any(not g or len(g) > GROUP_NAME_MAX for g in groups):
@@ -129,7 +148,7 @@ def _create_event(state: EventState, cmd: CreateEvent) -> Decision | Rejection:
 def _join(state: EventState, cmd: Join) -> Decision | Rejection:
     if cmd.participant in state.participants:
         return Rejection(Code.CONFLICT, "already joined")
-    name = cmd.name.strip() if cmd.name else None
+    name = tidy(cmd.name) if cmd.name else None
     if name is not None and len(name) > NAME_MAX:
         return Rejection(Code.INVALID, f"the name is longer than {NAME_MAX} characters")
     group = cmd.group
@@ -137,7 +156,7 @@ def _join(state: EventState, cmd: Join) -> Decision | Rejection:
         return Rejection(Code.INVALID, f"pick a stakeholder group from: {', '.join(state.groups)}")
     if not state.groups and group is not None:
         return Rejection(Code.INVALID, "this event has no stakeholder groups")
-    table = cmd.table.strip() if cmd.table else None
+    table = tidy(cmd.table) if cmd.table else None
     if table is not None and len(table) > TABLE_MAX:
         return Rejection(Code.INVALID, f"the table is longer than {TABLE_MAX} characters")
     return Decision(
@@ -147,7 +166,7 @@ def _join(state: EventState, cmd: Join) -> Decision | Rejection:
 
 
 def _check_text(text: str, limits: Limits) -> str | Rejection:
-    clean = text.strip()
+    clean = tidy(text, multiline=True)
     if not clean:
         return Rejection(Code.INVALID, "the note is empty")
     if len(clean) > limits.note_max_chars:

@@ -37,6 +37,9 @@ log = logging.getLogger("plenary.ws")
 # A client has this long after the upgrade to say hello: a phone on slow wifi needs a
 # few seconds, a connection that never speaks should not hold a socket for longer.
 HELLO_TIMEOUT_S = 10.0
+# How long a lagging or departing connection gets to take its last frames; past that the
+# socket is left to the server's keepalive.
+LAGGED_GOODBYE_S = 2.0
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
@@ -60,24 +63,57 @@ async def serve(ws: WebSocket, rt: Runtime) -> None:
         return
     await ws.accept()
     outbox = Outbox(rt.config.client_queue_frames)
-    hub: Hub | None = None
-    writer: asyncio.Task[None] | None = None
-    try:
+    opened = None
+    with contextlib.suppress(WebSocketDisconnect):
         opened = await _handshake(ws, rt, outbox)
-        if opened is None:
-            return
-        hub, grant = opened
-        writer = asyncio.create_task(_drain(ws, outbox), name="plenary-ws-writer")
-        await _serve_frames(ws, rt, hub, grant, outbox)
-    except WebSocketDisconnect:
-        pass
+    if opened is None:
+        return
+    hub, grant = opened
+    try:
+        await _run(ws, rt, hub, grant, outbox)
     finally:
-        if hub is not None:
-            rt.hubs.detach(hub, outbox)
+        rt.hubs.detach(hub, outbox)
         outbox.close()
-        if writer is not None:
+
+
+async def _run(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outbox: Outbox) -> None:
+    """Read and write concurrently until the peer goes, or until it lags too far.
+
+    A client that stops reading blocks the writer inside a send with a full socket
+    buffer, and its reader waits for frames that never come; neither notices the
+    overflow. So the overflow is watched on its own, and ends both.
+    """
+    reader = asyncio.create_task(
+        _serve_frames(ws, rt, hub, grant, outbox), name="plenary-ws-reader"
+    )
+    writer = asyncio.create_task(_drain(ws, outbox), name="plenary-ws-writer")
+    lagged = asyncio.create_task(outbox.lagged.wait(), name="plenary-ws-lag")
+    tasks = {reader, writer, lagged}
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if lagged.done():
+            rt.hubs.detach(hub, outbox)
+            writer.cancel()
+            # Say why, if the socket takes it; a phone that left the building will not.
             with contextlib.suppress(Exception):
-                await writer
+                async with asyncio.timeout(LAGGED_GOODBYE_S):
+                    await ws.send_bytes(resync_frame("you fell behind; reconnect and resume"))
+                    await _close(ws, CloseCode.TOO_SLOW, "too slow")
+        elif reader.done():
+            # The peer closed (or the reader failed): flush what is queued, briefly.
+            outbox.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(LAGGED_GOODBYE_S):
+                    await asyncio.wait({writer})
+    finally:
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception) and not isinstance(
+                result, WebSocketDisconnect | asyncio.CancelledError
+            ):
+                log.error("connection to %s failed", hub.channel, exc_info=result)
 
 
 async def _receive_bytes(ws: WebSocket) -> bytes | None:
@@ -168,7 +204,9 @@ async def _serve_frames(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outb
 async def _write(rt: Runtime, hub: Hub, grant: Grant, frame: dict[str, Any]) -> bytes:
     op_id: str = frame["id"]
     try:
-        result = await hub.write(grant.actor, command_from_wire(frame["op"]), op_id)
+        # Shielded: a connection torn down mid-write must not cut a write in half (the
+        # log appended, the hub not told); the client's retry then gets its ack.
+        result = await asyncio.shield(hub.write(grant.actor, command_from_wire(frame["op"]), op_id))
     except Exception:
         # The database or bus failed mid-write: nothing was acknowledged, so the client
         # retries with the same id and the write is recorded at most once.
@@ -192,7 +230,8 @@ def _guess_id(data: bytes) -> str | None:
 
 
 async def _drain(ws: WebSocket, outbox: Outbox) -> None:
-    """The connection's writer: sends queued frames; on overflow, says resync and closes."""
+    """The connection's writer: sends queued frames until the outbox ends. An overflow is
+    not its business (it may be stuck in a send when one happens); ``_run`` handles it."""
     try:
         while True:
             batch = await outbox.next_batch()
@@ -200,10 +239,7 @@ async def _drain(ws: WebSocket, outbox: Outbox) -> None:
                 break
             for frame in batch:
                 await ws.send_bytes(frame)
-        if outbox.overflowed:
-            await ws.send_bytes(resync_frame("you fell behind; reconnect and resume"))
-            await _close(ws, CloseCode.TOO_SLOW, "too slow")
-        elif outbox.closed:
+        if outbox.closed and not outbox.overflowed:
             await _close(ws, CloseCode.GOING_AWAY, "closing")
     except (WebSocketDisconnect, RuntimeError, OSError):
         # The peer is gone; the reader side notices and cleans up.

@@ -20,6 +20,9 @@ class Outbox:
         self._held: list[bytes] | None = []  # live frames kept back while catching up
         self.overflowed = False
         self.closed = False
+        # Set on overflow so the connection can give up on a writer stuck in a send to a
+        # client that stopped reading; the writer alone would wait for the socket.
+        self.lagged = asyncio.Event()
 
     def push(self, frame: bytes) -> None:
         """Queue a live frame; never blocks. Sets ``overflowed`` when the client lags."""
@@ -38,8 +41,14 @@ class Outbox:
         self._ready.set()
 
     def push_direct(self, frame: bytes) -> None:
-        """Queue a reply to this connection (ack, error, pong), ahead of nothing held."""
+        """Queue a reply to this connection (ack, error, pong), ahead of nothing held.
+
+        Bounded like live frames: a client that sends but never reads must not make the
+        server queue its replies without limit."""
         if self.closed or self.overflowed:
+            return
+        if len(self._frames) >= self._limit:
+            self._overflow()
             return
         self._frames.append(frame)
         self._ready.set()
@@ -57,6 +66,7 @@ class Outbox:
         self._frames.clear()
         self._held = None
         self._ready.set()
+        self.lagged.set()
 
     def close(self) -> None:
         self.closed = True

@@ -32,8 +32,29 @@ from ..runtime import Runtime
 MAX_BODY_BYTES = 16 * 1024
 
 
-def error(code: Code, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code.value, "message": message}}, HTTP_STATUS[code])
+def error(code: Code, message: str, status: int | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code.value, "message": message}}, status or HTTP_STATUS[code]
+    )
+
+
+def _too_large() -> JSONResponse:
+    return error(Code.BAD_FRAME, f"the request body is over {MAX_BODY_BYTES} bytes", 413)
+
+
+async def _read_capped(request: Request) -> bytes | None:
+    """The body, or None as soon as it passes MAX_BODY_BYTES: never buffer more."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _rt(request: Request) -> Runtime:
@@ -42,13 +63,19 @@ def _rt(request: Request) -> Runtime:
 
 
 async def _body(request: Request, schema: str) -> dict[str, Any] | JSONResponse:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        return error(Code.BAD_FRAME, f"the request body is over {MAX_BODY_BYTES} bytes")
+    raw = await _read_capped(request)
+    if raw is None:
+        return _too_large()
     try:
         body = json.loads(raw or b"null")
     except ValueError:
         return error(Code.BAD_FRAME, "the request body is not JSON")
+    try:
+        # JSON may spell lone surrogates ("\\ud800"), which are not text and which no
+        # database will store: refuse them here rather than fail on the insert.
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return error(Code.BAD_FRAME, "the request body has text that is not valid Unicode")
     reason = first_error(http_validator(schema), body)
     if reason is not None:
         return error(Code.BAD_FRAME, reason)
@@ -89,9 +116,15 @@ async def create_event_record(
         await store.insert_event(
             conn, event_id=event_id, code=code, key_hash=hash_key(key), created_at=now_ms()
         )
-    hub = await rt.hubs.get(event_id)
-    assert hub is not None
-    result = await hub.write(None, CreateEvent(title, tuple(groups), code), None)
+    try:
+        hub = await rt.hubs.get(event_id)
+        assert hub is not None
+        result = await hub.write(None, CreateEvent(title, tuple(groups), code), None)
+    except BaseException:
+        # No half-created event (a row with no log) may outlive a failed first op.
+        async with rt.db.write() as conn:
+            await store.delete_event(conn, event_id)
+        raise
     if isinstance(result, Rejection):
         async with rt.db.write() as conn:
             await store.delete_event(conn, event_id)

@@ -1,0 +1,157 @@
+"""Who may write what; and a token only ever reaches its own event."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import (
+    assert_gapless,
+    assert_log_matches_state,
+    live_state,
+    log_ops,
+    new_event,
+)
+
+
+async def test_observer_cannot_write_anything(server):
+    ev = await new_event(server)
+    ann = await ev.participant()
+    fac = await ev.facilitator()
+    obs = await ev.observer()
+    note = (await ann.add_note("a note"))["seq"]
+    hidden = (await ann.add_note("a hidden note"))["seq"]
+    assert (await fac.write({"kind": "note.hide", "note": hidden}))["t"] == "ack"
+    before = await live_state(server.runtime, ev.id)
+    log_before = await log_ops(server.runtime, ev.id)
+
+    commands = [
+        {"kind": "note.add", "text": "observers have opinions too"},
+        {"kind": "note.add", "text": "colourful", "colour": "blue"},
+        {"kind": "note.edit", "note": note, "text": "rewritten"},
+        {"kind": "note.delete", "note": note},
+        {"kind": "note.hide", "note": note},
+        {"kind": "note.unhide", "note": hidden},
+        {"kind": "note.edit", "note": 9999, "text": "no such note"},
+    ]
+    for i, command in enumerate(commands):
+        reply = await obs.write(command, op_id=f"obs-{i}")
+        assert reply["t"] == "error", (command, reply)
+        assert reply["code"] == "forbidden", (command, reply)
+        assert reply["id"] == f"obs-{i}"
+
+    assert await log_ops(server.runtime, ev.id) == log_before
+    assert await live_state(server.runtime, ev.id) == before
+    # Nothing was delivered either: the next op seen is the next accepted write.
+    marker = await ann.add_note("marker")
+    assert marker["seq"] == before.seq + 1
+    for c in (obs, fac, ann):
+        await c.wait_for_seq(marker["seq"])
+        assert_gapless(c, 1, marker["seq"])
+    assert obs.ops[-1]["data"]["text"] == "marker"
+
+
+async def test_participant_cannot_moderate_or_touch_others_notes(server):
+    ev = await new_event(server)
+    fac = await ev.facilitator()
+    ann = await ev.participant("Ann")
+    bob = await ev.participant("Bob")
+    anns = (await ann.add_note("ann's note"))["seq"]
+    bobs = (await bob.add_note("bob's note"))["seq"]
+    facs = (await fac.add_note("facilitator's note"))["seq"]
+    assert (await fac.write({"kind": "note.hide", "note": bobs}))["t"] == "ack"
+    before = await live_state(server.runtime, ev.id)
+    log_before = await log_ops(server.runtime, ev.id)
+
+    refused = [
+        {"kind": "note.hide", "note": anns},  # not even one's own
+        {"kind": "note.hide", "note": facs},
+        {"kind": "note.unhide", "note": bobs},
+        {"kind": "note.edit", "note": bobs, "text": "bob was wrong"},
+        {"kind": "note.delete", "note": bobs},
+        {"kind": "note.edit", "note": facs, "text": "hijacked"},
+        {"kind": "note.delete", "note": facs},
+    ]
+    for command in refused:
+        reply = await ann.write(command)
+        assert (reply["t"], reply["code"]) == ("error", "forbidden"), (command, reply)
+
+    assert await log_ops(server.runtime, ev.id) == log_before
+    assert await live_state(server.runtime, ev.id) == before
+    # Her own note is hers to change.
+    assert (await ann.write({"kind": "note.edit", "note": anns, "text": "v2"}))["t"] == "ack"
+    assert (await ann.write({"kind": "note.delete", "note": anns}))["t"] == "ack"
+
+
+async def test_facilitator_moderates_but_does_not_edit_others_notes(server):
+    ev = await new_event(server)
+    fac = await ev.facilitator()
+    ann = await ev.participant()
+    note = (await ann.add_note("mine"))["seq"]
+    for command in (
+        {"kind": "note.edit", "note": note, "text": "the facilitator's words"},
+        {"kind": "note.delete", "note": note},
+    ):
+        reply = await fac.write(command)
+        assert (reply["t"], reply["code"]) == ("error", "forbidden"), (command, reply)
+    assert (await fac.write({"kind": "note.hide", "note": note}))["t"] == "ack"
+    state = await live_state(server.runtime, ev.id)
+    assert state.notes[note].text == "mine"
+    assert state.notes[note].hidden is True
+
+
+@pytest.mark.parametrize("role", ["participant", "facilitator"])
+async def test_a_token_for_one_event_cannot_reach_another(server, role):
+    a = await new_event(server, "Event A")
+    b = await new_event(server, "Event B")
+    b_participant = await b.participant("Bea")
+    b_observer = await b.observer()
+    # Put notes in B whose ids A has no note for, then give A the same ids' neighbours.
+    b_notes = [(await b_participant.add_note(f"B note {i}"))["seq"] for i in range(6)]
+    b_before = await live_state(server.runtime, b.id)
+    b_log = await log_ops(server.runtime, b.id)
+
+    attacker = await (a.facilitator() if role == "facilitator" else a.participant("Al"))
+    assert attacker.welcome is not None and attacker.welcome["event"] == a.id
+    a_seq = await a.seq()
+    foreign = [n for n in b_notes if n > a_seq]
+    assert foreign, "B has note ids A does not"
+    for note in foreign:
+        for command in (
+            {"kind": "note.edit", "note": note, "text": "from A"},
+            {"kind": "note.delete", "note": note},
+            {"kind": "note.hide", "note": note},
+            {"kind": "note.unhide", "note": note},
+        ):
+            reply = await attacker.write(command)
+            assert reply["t"] == "error", (command, reply)
+            assert reply["code"] in {"not_found", "forbidden"}, reply
+
+    # A's own writes land in A only, and B's clients see none of them.
+    a_acks = [await attacker.add_note(f"A note {i}") for i in range(5)]
+    assert all(ack["t"] == "ack" for ack in a_acks)
+    marker = await b_participant.add_note("B marker")
+    assert marker["seq"] == b_before.seq + 1
+    for c in (b_participant, b_observer):
+        await c.wait_for_seq(marker["seq"])
+        assert_gapless(c, 1, marker["seq"])
+        assert not any("A note" in str(op["data"]) for op in c.ops)
+    b_log_after = await log_ops(server.runtime, b.id)
+    assert b_log_after[:-1] == b_log
+    assert [op.to_wire() for op in b_log_after] == b_observer.ops
+    b_after = await live_state(server.runtime, b.id)
+    for note in b_notes:
+        assert b_after.notes[note] == b_before.notes[note]
+    await attacker.wait_for_seq(a_acks[-1]["seq"])
+    assert not any("B note" in str(op["data"]) for op in attacker.ops)
+    await assert_log_matches_state(server.runtime, a.id)
+    await assert_log_matches_state(server.runtime, b.id)
+
+
+async def test_facilitator_key_opens_only_its_own_event(server):
+    a = await new_event(server, "Event A")
+    b = await new_event(server, "Event B")
+    wrong = await server.http.post(
+        "/api/facilitate", json={"event": b.id, "key": a.created["facilitator_key"]}
+    )
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "unauthorised"
