@@ -26,32 +26,24 @@ class Outbox:
 
     def push(self, frame: bytes) -> None:
         """Queue a live frame; never blocks. Sets ``overflowed`` when the client lags."""
-        if self.closed or self.overflowed:
-            return
-        if self._held is not None:
-            if len(self._held) >= self._limit:
-                self._overflow()
-            else:
-                self._held.append(frame)
-            return
-        if len(self._frames) >= self._limit:
-            self._overflow()
-            return
-        self._frames.append(frame)
-        self._ready.set()
+        self._add(self._frames if self._held is None else self._held, frame)
 
     def push_direct(self, frame: bytes) -> None:
         """Queue a reply to this connection (ack, error, pong), ahead of nothing held.
 
         Bounded like live frames: a client that sends but never reads must not make the
         server queue its replies without limit."""
+        self._add(self._frames, frame)
+
+    def _add(self, queue: deque[bytes] | list[bytes], frame: bytes) -> None:
         if self.closed or self.overflowed:
             return
-        if len(self._frames) >= self._limit:
+        if len(queue) >= self._limit:
             self._overflow()
             return
-        self._frames.append(frame)
-        self._ready.set()
+        queue.append(frame)
+        if queue is self._frames:
+            self._ready.set()
 
     def release(self, first: Iterable[bytes]) -> None:
         """End catch-up: send ``first`` (welcome and missed ops), then the live frames held."""

@@ -149,12 +149,10 @@ def links(base: str, created: dict[str, str]) -> dict[str, str]:
 
 async def join(request: Request) -> Response:
     rt = _rt(request)
-    body = await _body(request, "Join")
-    if isinstance(body, JSONResponse):
-        return body
-    event = await _event_by_code(rt, body["code"])
-    if event is None:
-        return error(Code.NOT_FOUND, "no event has that code")
+    found = await _body_and_event(request, "Join")
+    if isinstance(found, JSONResponse):
+        return found
+    body, event = found
     hub = await rt.hubs.get(event["id"])
     if hub is None:
         return error(Code.NOT_FOUND, "no event has that code")
@@ -178,12 +176,10 @@ async def join(request: Request) -> Response:
 
 async def observe(request: Request) -> Response:
     rt = _rt(request)
-    body = await _body(request, "Observe")
-    if isinstance(body, JSONResponse):
-        return body
-    event = await _event_by_code(rt, body["code"])
-    if event is None:
-        return error(Code.NOT_FOUND, "no event has that code")
+    found = await _body_and_event(request, "Observe")
+    if isinstance(found, JSONResponse):
+        return found
+    _, event = found
     # Observers can be thousands: they get a token, not a place in the log.
     actor = Actor(new_id("o"), Role.OBSERVER)
     return JSONResponse(
@@ -214,9 +210,18 @@ async def facilitate(request: Request) -> Response:
     )
 
 
-async def _event_by_code(rt: Runtime, raw_code: str) -> dict[str, Any] | None:
-    async with rt.db.read() as conn:
-        return await store.event_by_code(conn, normalise_join_code(raw_code))
+async def _body_and_event(
+    request: Request, schema: str
+) -> tuple[dict[str, Any], dict[str, Any]] | JSONResponse:
+    """The validated body and the event its join code names."""
+    body = await _body(request, schema)
+    if isinstance(body, JSONResponse):
+        return body
+    async with _rt(request).db.read() as conn:
+        event = await store.event_by_code(conn, normalise_join_code(body["code"]))
+    if event is None:
+        return error(Code.NOT_FOUND, "no event has that code")
+    return body, event
 
 
 async def healthz(request: Request) -> Response:
