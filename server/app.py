@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
@@ -63,7 +66,24 @@ def create_app(config: Config | None = None, *, demo_base_url: str | None = None
     built = client_dir()
     if built is not None and (built / "assets").exists():
         routes.append(Mount("/assets", StaticFiles(directory=built / "assets"), name="assets"))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = []
+    if cfg.allowed_origins:
+        # The listed origins (a projector page, an organisation's own site) may call the
+        # HTTP API from a browser too, not only open the websocket.
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cfg.allowed_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["content-type", "authorization"],
+            )
+        )
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=middleware,
+        exception_handlers={HTTPException: api.http_error, Exception: api.unexpected_error},
+    )
     app.state.runtime = runtime
     return app
 

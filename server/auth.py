@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
 from .domain.model import Actor, Role
 
 _SALT = "plenary.access.v1"
+# Nodes behind one load balancer should agree on the time, but rarely to the second.
+CLOCK_SKEW_S = 30
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,16 @@ class Tokens:
     def verify(self, token: str) -> Grant | None:
         """The grant a token carries, or None if it is forged, expired or malformed."""
         try:
-            raw = self._serializer.loads(token, max_age=self._max_age)
-        except (SignatureExpired, BadSignature):
+            raw, issued = self._serializer.loads(token, return_timestamp=True)
+        except BadSignature:
+            return None
+        # Checked here rather than by itsdangerous, which refuses a token stamped even a
+        # second in the future: a node whose clock is a little behind the issuing node's
+        # would turn away a phone that just joined.
+        signer = self._serializer.make_signer()
+        assert isinstance(signer, TimestampSigner)
+        age = signer.get_timestamp() - issued.timestamp()
+        if age > self._max_age or age < -CLOCK_SKEW_S:
             return None
         try:
             return Grant(event=str(raw["e"]), actor=Actor(id=str(raw["a"]), role=Role(raw["r"])))
@@ -57,7 +68,8 @@ def new_join_code() -> str:
 
 
 def normalise_join_code(raw: str) -> str:
-    return "".join(ch for ch in raw.upper() if ch.isalnum())
+    # NFKC first: some phone keyboards type full-width letters and digits.
+    return "".join(ch for ch in unicodedata.normalize("NFKC", raw).upper() if ch.isalnum())
 
 
 def new_facilitator_key() -> str:

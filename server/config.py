@@ -6,8 +6,10 @@ text; ``plenary settings`` prints the table and ``docs/settings.md`` is checked 
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +48,7 @@ def _positive_int(raw: str) -> int:
 
 def _positive_float(raw: str) -> float:
     value = float(raw)
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise ValueError(f"expected a positive number, got {raw!r}")
     return value
 
@@ -97,8 +99,9 @@ SETTINGS: tuple[Setting, ...] = (
         "PLENARY_ALLOWED_ORIGINS",
         "allowed_origins",
         "",
-        "Comma-separated origins allowed to open a websocket (e.g. https://plenary.example.org). "
-        "Empty: same origin as the request's Host only. '*' allows any origin.",
+        "Comma-separated origins, besides the server's own, allowed to open a websocket and "
+        "call the HTTP API from a browser (e.g. https://projector.example.org). "
+        "'*' allows any origin.",
         _csv,
     ),
     Setting(
@@ -255,25 +258,48 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         sources["DATABASE_URL"] = "default"
     values["database_url"] = normalise_database_url(values["database_url"])
     if not values["secret"]:
-        values["secret"] = _stored_secret(data_dir)
-        sources["PLENARY_SECRET"] = f"generated ({data_dir / 'secret.key'})"
+        values["secret"], how = _stored_secret(data_dir)
+        sources["PLENARY_SECRET"] = f"{how} ({data_dir / 'secret.key'})"
     values["log_level"] = values["log_level"].lower()
     if values["log_level"] not in {"debug", "info", "warning", "error"}:
         raise ConfigError(f"PLENARY_LOG_LEVEL: unknown level {values['log_level']!r}")
     return Config(**values, sources=sources)
 
 
-def _stored_secret(data_dir: Path) -> str:
-    """The signing key kept in the data directory, created on first use (mode 0600)."""
+def _stored_secret(data_dir: Path) -> tuple[str, str]:
+    """The signing key kept in the data directory, created on first use (mode 0600), and
+    whether it was "generated" or "stored"."""
     path = data_dir / "secret.key"
     if path.exists():
-        return path.read_text().strip()
+        return _read_secret(path), "stored"
     data_dir.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
+    # Written whole, then linked into place: a process starting alongside never reads a
+    # half-written (or empty) key, and two processes never end up with different keys.
+    fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".secret-")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first: use theirs
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value + "\n")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)
+    except FileExistsError:  # another process got there first: use theirs
+        return _read_secret(path), "stored"
+    finally:
+        os.unlink(tmp)
+    return value, "generated"
+
+
+_MIN_SECRET_CHARS = 16
+
+
+def _read_secret(path: Path) -> str:
+    value = path.read_text().strip()
+    if len(value) < _MIN_SECRET_CHARS:
+        # An empty key would let anyone sign tokens; refuse to start rather than use it.
+        raise ConfigError(
+            f"{path} holds no usable secret (under {_MIN_SECRET_CHARS} characters); "
+            "delete it to generate a new one (signed-in phones will have to join again) "
+            "or set PLENARY_SECRET"
+        )
     return value

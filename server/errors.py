@@ -1,17 +1,19 @@
 """Errors as values the protocol can carry.
 
-The tree::
+The codes::
 
-    PlenaryError            code, message; becomes an ``error`` frame or an HTTP error
-    ├── BadFrame            the frame is not valid msgpack or breaks the schema      (bad_frame)
-    ├── Unauthorised        the token is missing, forged or expired                  (unauthorised)
-    ├── Forbidden           the role may not make this write                         (forbidden)
-    ├── NotFound            the event or item does not exist                         (not_found)
-    ├── Invalid             the write breaks a domain rule (e.g. note too long)      (invalid)
-    └── Conflict            the write clashes with the current state                 (conflict)
+    bad_frame      the frame or body is not valid msgpack/JSON or breaks the schema
+    unauthorised   the token or key is missing, forged or expired
+    forbidden      the role may not make this write
+    not_found      the event or item does not exist
+    invalid        the write breaks a domain rule (e.g. note too long)
+    conflict       the write clashes with the current state
+    unavailable    the database or bus failed; retry (with the same op id)
+    internal       a bug on our side
 
 Domain rules return ``Rejection`` values rather than raising, so the pure core never
-needs try/except; the shell turns them into error frames with the same codes.
+needs try/except; the shell turns them into error frames or HTTP errors with the same
+codes.
 """
 
 from __future__ import annotations
@@ -63,39 +65,3 @@ class Rejection:
 
     code: Code
     message: str
-
-
-class PlenaryError(Exception):
-    code: Code = Code.INTERNAL
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    @property
-    def rejection(self) -> Rejection:
-        return Rejection(self.code, self.message)
-
-
-class BadFrame(PlenaryError):
-    code = Code.BAD_FRAME
-
-
-class Unauthorised(PlenaryError):
-    code = Code.UNAUTHORISED
-
-
-class Forbidden(PlenaryError):
-    code = Code.FORBIDDEN
-
-
-class NotFound(PlenaryError):
-    code = Code.NOT_FOUND
-
-
-class Invalid(PlenaryError):
-    code = Code.INVALID
-
-
-class Conflict(PlenaryError):
-    code = Code.CONFLICT

@@ -62,24 +62,17 @@ def decide(
     ``actor`` is None for writes the server makes itself (creating an event, a join).
     """
     if actor is not None and actor.role not in PERMISSIONS[type(command)]:
-        return Rejection(Code.FORBIDDEN, f"a {actor.role} may not {_verb(command)}")
+        article = "an" if actor.role.value[0] in "aeiou" else "a"
+        return Rejection(Code.FORBIDDEN, f"{article} {actor.role} may not {_verb(command)}")
     match command:
         case CreateEvent():
             return _create_event(state, command)
         case Join():
             return _join(state, command)
-        case AddNote():
-            assert actor is not None
-            return _add_note(state, actor, command, limits)
-        case EditNote():
-            assert actor is not None
-            return _edit_note(state, actor, command, limits)
-        case DeleteNote():
-            assert actor is not None
-            found = _own_note(state, actor, command.note, "delete")
-            if isinstance(found, Rejection):
-                return found
-            return Decision("note.deleted", {"note": command.note})
+        case AddNote() | EditNote() | DeleteNote():
+            if actor is None:
+                return _NO_SERVER_NOTES
+            return _own_note_write(state, actor, command, limits)
         case HideNote():
             found = _note(state, command.note)
             if isinstance(found, Rejection):
@@ -94,6 +87,24 @@ def decide(
             if not found.hidden:
                 return Rejection(Code.CONFLICT, f"note {command.note} is not hidden")
             return Decision("note.unhidden", {"note": command.note})
+
+
+def _own_note_write(
+    state: EventState, actor: Actor, command: AddNote | EditNote | DeleteNote, limits: Limits
+) -> Decision | Rejection:
+    match command:
+        case AddNote():
+            return _add_note(state, actor, command, limits)
+        case EditNote():
+            return _edit_note(state, actor, command, limits)
+        case DeleteNote():
+            found = _own_note(state, actor, command.note, "delete")
+            if isinstance(found, Rejection):
+                return found
+            return Decision("note.deleted", {"note": command.note})
+
+
+_NO_SERVER_NOTES = Rejection(Code.FORBIDDEN, "notes belong to people; the server writes none")
 
 
 def _verb(command: Command) -> str:
@@ -117,12 +128,13 @@ def tidy(text: str, *, multiline: bool = False) -> str:
     cannot see what is wrong with it. Single-line fields get tabs and newlines as spaces.
     """
     out = []
-    for ch in unicodedata.normalize("NFC", text):
+    for ch in text:
         if ch in _LINE_BREAKS:
             out.append(ch if multiline else " ")
         elif unicodedata.category(ch) != "Cc":
             out.append(ch)
-    return "".join(out).strip()
+    # Normalised last: a dropped character may have stood between a letter and its accent.
+    return unicodedata.normalize("NFC", "".join(out)).strip()
 
 
 def _create_event(state: EventState, cmd: CreateEvent) -> Decision | Rejection:
@@ -145,23 +157,28 @@ def _create_event(state: EventState, cmd: CreateEvent) -> Decision | Rejection:
     return Decision("event.created", {"title": title, "groups": list(groups), "code": cmd.code})
 
 
+def _given(text: str | None) -> str | None:
+    """An optional single-line field: blank means not given, for every field alike."""
+    return (tidy(text) or None) if text is not None else None
+
+
 def _join(state: EventState, cmd: Join) -> Decision | Rejection:
     if cmd.participant in state.participants:
         return Rejection(Code.CONFLICT, "already joined")
-    name = tidy(cmd.name) if cmd.name else None
+    name = _given(cmd.name)
     if name is not None and len(name) > NAME_MAX:
         return Rejection(Code.INVALID, f"the name is longer than {NAME_MAX} characters")
-    group = cmd.group
+    group = _given(cmd.group)
     if state.groups and group not in state.groups:
         return Rejection(Code.INVALID, f"pick a stakeholder group from: {', '.join(state.groups)}")
     if not state.groups and group is not None:
         return Rejection(Code.INVALID, "this event has no stakeholder groups")
-    table = tidy(cmd.table) if cmd.table else None
+    table = _given(cmd.table)
     if table is not None and len(table) > TABLE_MAX:
         return Rejection(Code.INVALID, f"the table is longer than {TABLE_MAX} characters")
     return Decision(
         "participant.joined",
-        {"participant": cmd.participant, "name": name or None, "group": group, "table": table},
+        {"participant": cmd.participant, "name": name, "group": group, "table": table},
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import msgpack
 
 from ..errors import Code
-from .schema import client_validators, first_error
+from .schema import client_validators, command_validators, first_error
 
 Frame = dict[str, Any]
 
@@ -26,15 +26,44 @@ def decode_client_frame(data: bytes) -> Frame | tuple[Code, str]:
         return Code.BAD_FRAME, f"not a msgpack frame ({type(exc).__name__})"
     if not isinstance(frame, dict):
         return Code.BAD_FRAME, "a frame must be a msgpack map"
+    if _deeper_than(frame, MAX_DEPTH):
+        # Checked before validating: jsonschema recurses, and a kilobyte of nested
+        # arrays would exhaust the stack.
+        return Code.BAD_FRAME, f"the frame is nested deeper than {MAX_DEPTH} levels"
     tag = frame.get("t")
     validator = client_validators().get(tag) if isinstance(tag, str) else None
     if validator is None:
         shown = repr(tag)[:40]
         return Code.BAD_FRAME, f"unknown frame type {shown}"
     reason = first_error(validator, frame)
-    if reason is not None:
-        return Code.BAD_FRAME, f"{tag}: {reason}"
-    return frame
+    if reason is None:
+        return frame
+    op = frame.get("op")
+    if tag == "write" and reason.startswith("op") and isinstance(op, dict):
+        kind = op.get("kind")
+        command = command_validators().get(kind) if isinstance(kind, str) else None
+        if command is None:
+            return Code.BAD_FRAME, f"write: op/kind: unknown op kind {repr(kind)[:40]}"
+        op_reason = first_error(command, op)
+        if op_reason is not None:
+            return Code.BAD_FRAME, f"write: op/{op_reason}"
+    return Code.BAD_FRAME, f"{tag}: {reason}"
+
+
+# No frame in the protocol nests more than four levels; this leaves room to grow.
+MAX_DEPTH = 16
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def encode(frame: Frame) -> bytes:
@@ -69,7 +98,7 @@ def ack_frame(op_id: str, seq: int, dup: bool) -> bytes:
 
 
 def resync_frame(reason: str) -> bytes:
-    return encode({"t": "resync", "reason": reason})
+    return encode({"t": "resync", "reason": reason[:200]})
 
 
 def pong_frame(n: int | None) -> bytes:

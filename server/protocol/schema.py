@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import reprlib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.validators import extend
+
+# JSON Schema counts 2.0 as an integer; msgpack keeps floats and ints apart, and a float
+# seq or note id must not reach the log.
+_STRICT_TYPES = Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _checker, x: isinstance(x, int) and not isinstance(x, bool)
+)
+Validator = extend(Draft202012Validator, type_checker=_STRICT_TYPES)  # type: ignore[no-untyped-call]
 
 SCHEMA_FILE = "protocol.json"
 HTTP_SCHEMA_FILE = "http.json"
@@ -40,7 +49,10 @@ def http_schema() -> dict[str, Any]:
 
 def _validator_for(def_name: str, root: dict[str, Any] | None = None) -> Draft202012Validator:
     root = protocol_schema() if root is None else root
-    return Draft202012Validator({"$defs": root["$defs"], "$ref": f"#/$defs/{def_name}"})
+    validator: Draft202012Validator = Validator(
+        {"$defs": root["$defs"], "$ref": f"#/$defs/{def_name}"}
+    )
+    return validator
 
 
 @cache
@@ -56,6 +68,23 @@ def _tags(union: str) -> dict[str, str]:
         name = ref["$ref"].rsplit("/", 1)[1]
         out[defs[name]["properties"]["t"]["const"]] = name
     return out
+
+
+def _kinds(union: str) -> dict[str, str]:
+    """Command kind -> $defs name, read from the Command union."""
+    defs = protocol_schema()["$defs"]
+    out = {}
+    for ref in defs[union]["oneOf"]:
+        name = ref["$ref"].rsplit("/", 1)[1]
+        out[defs[name]["properties"]["kind"]["const"]] = name
+    return out
+
+
+@cache
+def command_validators() -> dict[str, Draft202012Validator]:
+    """One validator per command kind: a refusal names what is wrong with *that* command
+    rather than "not valid under any of the given schemas"."""
+    return {kind: _validator_for(name) for kind, name in _kinds("Command").items()}
 
 
 @cache
@@ -74,7 +103,24 @@ def first_error(validator: Draft202012Validator, instance: object) -> str | None
     if error is None:
         return None
     where = "/".join(str(p) for p in error.absolute_path)
-    message = error.message
-    if len(message) > 200:
-        message = message[:197] + "..."
+    message = _message(error)
     return f"{where}: {message}" if where else message
+
+
+_short = reprlib.Repr()
+_short.maxstring = 40
+_short.maxother = 40
+
+
+def _message(error: ValidationError) -> str:
+    """jsonschema's message with the offending value shortened: the reason must survive
+    even when the value is a 4,000-character note."""
+    match error.validator:
+        case "maxLength":
+            return f"longer than {error.validator_value} characters"
+        case "maxItems":
+            return f"more than {error.validator_value} items"
+        case "maxProperties":
+            return f"more than {error.validator_value} fields"
+    message = error.message.replace(repr(error.instance), _short.repr(error.instance), 1)
+    return message if len(message) <= 200 else message[:197] + "..."

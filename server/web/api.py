@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -222,6 +225,24 @@ async def _body_and_event(
     if event is None:
         return error(Code.NOT_FOUND, "no event has that code")
     return body, event
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (unknown path, wrong method) in our one error shape."""
+    assert isinstance(exc, HTTPException)
+    code = _STATUS_CODES.get(exc.status_code, Code.BAD_FRAME)
+    return error(code, str(exc.detail), exc.status_code)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """A failure below us reaches the client as our error shape; the traceback is logged
+    by the server. Storage and bus failures are worth a retry, anything else is a bug."""
+    if isinstance(exc, DBAPIError | RedisError | OSError):
+        return error(Code.UNAVAILABLE, "the server cannot reach its database or bus; retry")
+    return error(Code.INTERNAL, "something went wrong on the server")
+
+
+_STATUS_CODES = {status: code for code, status in HTTP_STATUS.items()}
 
 
 async def healthz(request: Request) -> Response:

@@ -212,7 +212,8 @@ async def test_listed_origins_are_accepted_and_others_refused(start):
         PLENARY_ALLOWED_ORIGINS="https://plenary.example.org, https://projector.example.org"
     )
     ev = await new_event(server)
-    for origin in ("https://plenary.example.org", "https://projector.example.org"):
+    own = server.base_url  # the server's own origin stays allowed beside the list
+    for origin in ("https://plenary.example.org", "https://projector.example.org", own):
         _, welcome = await raw_hello(server, ev.facilitator_token, origin=origin)
         assert welcome["event"] == ev.id
     for origin in (

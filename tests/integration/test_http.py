@@ -319,3 +319,59 @@ async def test_oversized_body_is_refused_without_reading_it_all(server):
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
+
+
+async def test_unknown_paths_and_methods_get_the_error_shape(server):
+    assert_error(await server.http.get("/api/nothing-here"), 404, "not_found")
+    assert_error(await server.http.get("/api/join"), 405, "bad_frame")
+
+
+async def test_listed_origins_may_call_the_api_from_a_browser(start):
+    server = await start(PLENARY_ALLOWED_ORIGINS="https://projector.example.org")
+    ev = await new_event(server)
+    preflight = {"access-control-request-method": "POST"}
+    allowed = await server.http.options(
+        "/api/observe", headers={"origin": "https://projector.example.org", **preflight}
+    )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://projector.example.org"
+    refused = await server.http.options(
+        "/api/observe", headers={"origin": "https://evil.example", **preflight}
+    )
+    assert "access-control-allow-origin" not in refused.headers
+    observed = await server.http.post(
+        "/api/observe", json={"code": ev.code}, headers={"origin": "https://projector.example.org"}
+    )
+    assert observed.status_code == 200
+    assert observed.headers["access-control-allow-origin"] == "https://projector.example.org"
+
+
+async def test_without_listed_origins_there_are_no_cors_headers(server):
+    ev = await new_event(server)
+    observed = await server.http.post(
+        "/api/observe", json={"code": ev.code}, headers={"origin": "https://elsewhere.example"}
+    )
+    assert observed.status_code == 200
+    assert "access-control-allow-origin" not in observed.headers
+
+
+async def test_blank_join_fields_mean_not_given(server):
+    ev = await new_event(server)
+    response = await server.http.post(
+        "/api/join", json={"code": ev.code, "name": "  ", "group": " GP ", "table": "   "}
+    )
+    assert response.status_code == 201, response.text
+    p = (await live_state(server.runtime, ev.id)).participants[response.json()["participant"]]
+    assert (p.name, p.group, p.table) == (None, "GP", None)
+
+
+async def test_a_database_failure_is_a_503_in_the_error_shape(server, monkeypatch):
+    from plenary.db import store
+    from sqlalchemy.exc import OperationalError
+
+    async def down(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database down"))
+
+    ev = await new_event(server)
+    monkeypatch.setattr(store, "event_by_code", down)
+    assert_error(await server.http.post("/api/join", json={"code": ev.code}), 503, "unavailable")
