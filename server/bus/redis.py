@@ -41,6 +41,8 @@ class RedisBus:
         self._outbox: deque[tuple[str, bytes]] = deque(maxlen=OUTBOX_MAX)
         self._on_message: Handler | None = None
         self._on_reconnect: ReconnectHandler | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._flush_lock = asyncio.Lock()
 
     async def start(self, on_message: Handler, on_reconnect: ReconnectHandler) -> None:
         self._on_message = on_message
@@ -50,6 +52,10 @@ class RedisBus:
         self._reader = asyncio.create_task(self._run(), name="plenary-redis-reader")
 
     async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -99,24 +105,64 @@ class RedisBus:
             channel = message["channel"]
             if isinstance(channel, bytes):
                 channel = channel.decode()
-            if self._on_message is not None:
+            if self._on_message is None:
+                continue
+            try:
                 self._on_message(channel, message["data"])
+            except Exception:
+                # One reader serves every event of this process: a message its listener
+                # cannot take (an op of a kind from a newer version, during a rolling
+                # upgrade) costs that message, not the bus for all events.
+                log.exception("a message on %s could not be handled; dropped", channel)
 
     async def _flush_outbox(self) -> None:
+        # One flusher at a time: the reconnect path and the retry task both call this.
+        async with self._flush_lock:
+            while self._outbox:
+                channel, payload = self._outbox[0]
+                await self._send(channel, payload)
+                self._outbox.popleft()
+
+    async def _retry_outbox(self) -> None:
+        """Resend what a failed publish left behind while the subscription still looks
+        healthy: without it, that op would wait for the next outage or reconnect."""
+        delay = RECONNECT_FIRST_S
         while self._outbox:
-            channel, payload = self._outbox[0]
+            await asyncio.sleep(delay)
+            try:
+                await self._flush_outbox()
+            except (RedisError, OSError) as exc:
+                log.warning("redis resend failed, will retry: %s", exc)
+            delay = min(delay * 2, RECONNECT_MAX_S)
+
+    async def _send(self, channel: str, payload: bytes) -> None:
+        """Publish, trying once more on failure. After Redis restarts, each pooled
+        connection opened before fails on its first use (and is reopened by the client);
+        without the second try, the first op published after an outage waited in the
+        outbox, while the bus looked healthy, until the next outage."""
+        try:
             await self._client.publish(channel, payload)
-            self._outbox.popleft()
+        except (RedisError, OSError):
+            await self._client.publish(channel, payload)
 
     async def publish(self, channel: str, payload: bytes) -> None:
         if not self._healthy:
+            self._outbox.append((channel, payload))  # the reconnect sends it
+            return
+        if self._outbox:  # behind earlier messages still waiting to go
             self._outbox.append((channel, payload))
+            self._retry_soon()
             return
         try:
-            await self._client.publish(channel, payload)
+            await self._send(channel, payload)
         except (RedisError, OSError) as exc:
             log.warning("redis publish failed, kept for resend: %s", exc)
             self._outbox.append((channel, payload))
+            self._retry_soon()
+
+    def _retry_soon(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._retry_outbox(), name="plenary-redis-resend")
 
     async def subscribe(self, channel: str) -> None:
         self._channels.add(channel)

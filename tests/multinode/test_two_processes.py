@@ -1,0 +1,159 @@
+"""Two real ``plenary serve`` processes sharing Postgres and Redis serve one event: every
+client on either node sees the same gapless sequence, once each, whoever wrote where."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from ..support.wsclient import Client
+from .conftest import Cluster, read_log, same_ops
+
+pytestmark = [pytest.mark.multiprocess, pytest.mark.pg, pytest.mark.timeout(300)]
+
+WRITERS_PER_NODE = 3
+NOTES_PER_WRITER = 30
+WATCHERS_PER_NODE = 2
+# Generous: two processes, Postgres and Redis share two cores with the test itself.
+DELIVERY_TIMEOUT_S = 60.0
+
+
+def assert_gapless(client: Client, first: int, last: int) -> None:
+    assert client.seqs == list(range(first, last + 1)), (
+        f"expected seqs {first}..{last} once each, got {client.seqs}"
+    )
+
+
+async def test_concurrent_writers_on_both_nodes_agree(cluster: Cluster) -> None:
+    a = cluster.start("A")
+    b = cluster.start("B")
+    ev = await a.create_event()
+    code = ev["code"]
+    writers = [
+        await node.participant(code, f"{node.name}{i}")
+        for node in (a, b)
+        for i in range(WRITERS_PER_NODE)
+    ]
+    watchers = [await node.observer(code) for node in (a, b) for _ in range(WATCHERS_PER_NODE)]
+    # The facilitator's token was issued by A; B verifies it with the shared secret.
+    facilitator_on_b = await b.client(ev["facilitator_token"])
+    clients = [*writers, *watchers, facilitator_on_b]
+    base = 1 + len(writers)  # event.created, then one join per writer
+    for c in clients:
+        await c.wait_for_seq(base, DELIVERY_TIMEOUT_S)
+
+    async def write(writer: Client, text: str) -> tuple[str, dict[str, Any]]:
+        return text, await writer.add_note(text)
+
+    results = await asyncio.gather(
+        *(write(w, f"{i}/{j}") for i, w in enumerate(writers) for j in range(NOTES_PER_WRITER))
+    )
+    acks = [ack for _, ack in results]
+    assert all(ack["t"] == "ack" and not ack["dup"] for ack in acks), acks
+    acked = {ack["seq"]: text for text, ack in results}
+    assert len(acked) == len(results), "two writes were acknowledged with one seq"
+
+    final = base + len(results)
+    for c in clients:
+        await c.wait_for_seq(final, DELIVERY_TIMEOUT_S)
+    reference = watchers[0].ops
+    for c in clients:
+        assert_gapless(c, 1, final)
+        assert c.ops == reference
+    # Acks name exactly the notes, each at the seq where its text is.
+    notes = {op["seq"]: op["data"]["text"] for op in reference if op["kind"] == "note.added"}
+    assert notes == acked
+    # Both nodes' writers interleaved in one order: not all of A's notes before B's.
+    authors = [op["by"] for op in reference if op["kind"] == "note.added"]
+    assert len(set(authors)) == len(writers)
+    # What the clients saw is the log.
+    log = await read_log(cluster.database_url, ev["event"])
+    assert same_ops(reference, log)
+
+    # One more op after everything: nothing late (a duplicate, a stray) arrived before it.
+    last = await writers[-1].add_note("last")
+    assert last["seq"] == final + 1
+    for c in clients:
+        await c.wait_for_seq(final + 1, DELIVERY_TIMEOUT_S)
+        assert_gapless(c, 1, final + 1)
+    for node in (a, b):
+        node.assert_running()
+
+
+async def test_same_client_op_id_on_both_nodes_is_recorded_once(cluster: Cluster) -> None:
+    a = cluster.start("A")
+    b = cluster.start("B")
+    ev = await a.create_event()
+    code = ev["code"]
+    joined = await a.join(code, "Twin")
+    # One identity on two devices, one on each node, retrying the same write at once.
+    on_a = await a.client(joined["token"])
+    on_b = await b.client(joined["token"])
+    watchers = [await a.observer(code), await b.observer(code)]
+    rounds = 12
+    for i in range(rounds):
+        op_id = f"twin-{i}"
+        ack_a, ack_b = await asyncio.gather(
+            on_a.add_note(f"twin {i}", op_id), on_b.add_note(f"twin {i}", op_id)
+        )
+        assert ack_a["t"] == ack_b["t"] == "ack", (ack_a, ack_b)
+        assert ack_a["seq"] == ack_b["seq"], (ack_a, ack_b)
+        assert sorted([ack_a["dup"], ack_b["dup"]]) == [False, True], (ack_a, ack_b)
+
+    log = await read_log(cluster.database_url, ev["event"])
+    for i in range(rounds):
+        assert [op["client_op_id"] for op in log].count(f"twin-{i}") == 1
+    assert [op["data"]["text"] for op in log if op["kind"] == "note.added"] == [
+        f"twin {i}" for i in range(rounds)
+    ]
+    final = log[-1]["seq"]
+    clients = [on_a, on_b, *watchers]
+    for c in clients:
+        await c.wait_for_seq(final, DELIVERY_TIMEOUT_S)
+        assert_gapless(c, 1, final)
+        assert same_ops(c.ops, log)
+
+
+@pytest.mark.parametrize("b_loaded", [True, False], ids=["b-live", "b-cold"])
+async def test_client_of_a_resumes_on_b(cluster: Cluster, b_loaded: bool) -> None:
+    """A client that was on A reconnects to B with ``since`` and gets exactly what it
+    missed, while writes continue on A. ``b-cold``: B has no hub for the event until the
+    client arrives, so it loads it from the log."""
+    a = cluster.start("A")
+    b = cluster.start("B")
+    ev = await a.create_event()
+    code = ev["code"]
+    writer_a = await a.participant(code, "Writer A")
+    writer_b = await b.participant(code, "Writer B") if b_loaded else None
+
+    first = await a.observer(code)
+    for i in range(5):
+        await writer_a.add_note(f"before {i}")
+    seen = (await read_log(cluster.database_url, ev["event"]))[-1]["seq"]
+    await first.wait_for_seq(seen, DELIVERY_TIMEOUT_S)
+    await first.close()
+    assert first.seqs == list(range(1, seen + 1))
+
+    # While it is away: writes on both nodes (on A only when B must stay cold).
+    away = [writer_a.add_note(f"away A {i}") for i in range(5)]
+    if writer_b is not None:
+        away += [writer_b.add_note(f"away B {i}") for i in range(5)]
+    assert all(ack["t"] == "ack" for ack in await asyncio.gather(*away))
+
+    async def keep_writing() -> list[dict[str, Any]]:
+        return [await writer_a.add_note(f"during {i}") for i in range(10)]
+
+    during = asyncio.create_task(keep_writing())
+    resumed = await b.client(first.token, since=first.last_seq)
+    acks = await during
+    final = max(ack["seq"] for ack in acks)
+    await resumed.wait_for_seq(final, DELIVERY_TIMEOUT_S)
+
+    assert resumed.welcome is not None and resumed.welcome["resume"] == "ops"
+    assert resumed.snapshot is None
+    assert resumed.seqs == list(range(seen + 1, final + 1))
+    log = await read_log(cluster.database_url, ev["event"])
+    assert len(log) == final
+    assert same_ops(first.ops + resumed.ops, log)
