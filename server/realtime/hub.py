@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import msgpack
@@ -69,7 +69,7 @@ class Hub:
         self._write_lock = asyncio.Lock()
         self._snapshot: tuple[int, bytes] | None = None
         self.outboxes: set[Outbox] = set()
-        self.on_lagging: Callable[[Outbox], None] = lambda _o: None
+        self._last_flush = float("-inf")
 
     @property
     def seq(self) -> int:
@@ -105,7 +105,12 @@ class Hub:
             self._window.append((op.seq, encoded))
             self._outgoing.append(encoded)
         if self._outgoing and self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_later(self._tick_s, self.flush)
+            # At most one frame per tick per event, but a lone op after a quiet spell goes
+            # out at once instead of waiting a tick; ops that follow it within the tick
+            # wait and share the next frame, which is what keeps a burst cheap.
+            loop = asyncio.get_running_loop()
+            wait = max(0.0, self._last_flush + self._tick_s - loop.time())
+            self._flush_handle = loop.call_later(wait, self.flush)
 
     def flush(self) -> None:
         """Send every op made deliverable since the last tick as one frame, the same bytes
@@ -115,12 +120,11 @@ class Hub:
             self._flush_handle = None
         if not self._outgoing:
             return
+        self._last_flush = asyncio.get_running_loop().time()
         frame = ops_frame(self._outgoing)
         self._outgoing = []
         for outbox in self.outboxes:
             outbox.push(frame)
-            if outbox.overflowed:
-                self.on_lagging(outbox)
 
     async def _fill_gap(self) -> None:
         try:
@@ -246,7 +250,6 @@ class Hubs:
         self._loading: dict[str, asyncio.Lock] = {}
         self._evictions: dict[str, asyncio.TimerHandle] = {}
         self._background: set[asyncio.Task[None]] = set()
-        self.on_lagging: Callable[[Outbox], None] = lambda _o: None
 
     async def get(self, event_id: str) -> Hub | None:
         """The event's hub, loaded from the log if this process has none; None if the
@@ -263,7 +266,6 @@ class Hubs:
                 if await store.last_seq(conn, event_id) is None:
                     return None
             hub = Hub(event_id, self._db, self._bus, self._limits, self._window, self._tick_s)
-            hub.on_lagging = self.on_lagging
             # Subscribe before reading the log, so nothing published in between is missed.
             self._by_channel[hub.channel] = hub
             try:

@@ -269,3 +269,31 @@ async def test_an_op_the_hub_cannot_apply_does_not_deafen_the_node(nodes: Nodes)
         assert await delivered(outbox, 2) == [2]
     finally:
         writer.close()
+
+
+async def test_a_lone_op_goes_out_at_once_and_a_burst_shares_a_tick(nodes: Nodes) -> None:
+    """At most one frame per tick per event: the first op after a quiet spell is sent
+    without waiting, the ops following it within the tick share one frame at its end."""
+    tick = 0.5  # long, so that the machine's noise cannot blur the two cases
+    nodes.hub._tick_s = tick
+    outbox = nodes.outbox()
+    p3, p4, p5 = await nodes.write_notes(3)
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(tick)  # a quiet spell: the set-up's ops went out a moment ago
+
+    started = loop.time()
+    nodes.receive(p3)
+    first = await asyncio.wait_for(outbox.next_batch(), DELIVERY_TIMEOUT_S)
+    lone_after = loop.time() - started
+    nodes.receive(p4)
+    nodes.receive(p5)
+    second = await asyncio.wait_for(outbox.next_batch(), DELIVERY_TIMEOUT_S)
+    burst_after = loop.time() - started
+
+    def seqs(batch: list[bytes]) -> list[list[int]]:
+        return [[op["seq"] for op in msgpack.unpackb(f, raw=False)["ops"]] for f in batch]
+
+    assert seqs(first) == [[3]]
+    assert seqs(second) == [[4, 5]]  # one frame for both
+    assert lone_after < tick / 2, f"the lone op waited {lone_after:.3f}s"
+    assert burst_after >= tick * 0.9, f"the burst went out after {burst_after:.3f}s"
