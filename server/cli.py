@@ -34,7 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        config = load()
+        # Printing the settings must not write a secret into the deployment it inspects.
+        config = load(create_secret=args.command != "settings")
     except ConfigError as exc:
         print(f"plenary: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -218,6 +218,9 @@ class Config:
 
 
 def _mask_secret(value: str) -> str:
+    if "://" in value and "?" in value:
+        # Drivers take passwords in the query too (``?password=``); show none of it.
+        value = value.split("?", 1)[0] + "?***"
     if "://" in value and "@" in value:
         scheme, rest = value.split("://", 1)
         creds, host = rest.rsplit("@", 1)
@@ -237,8 +240,11 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def load(environ: Mapping[str, str] | None = None) -> Config:
-    """Read every setting from ``environ`` (default: the process environment)."""
+def load(environ: Mapping[str, str] | None = None, *, create_secret: bool = True) -> Config:
+    """Read every setting from ``environ`` (default: the process environment).
+
+    ``create_secret=False`` only looks: a missing stored secret stays empty, so that
+    checking the settings of a deployment does not write into it."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -257,9 +263,12 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         values["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'plenary.sqlite3'}"
         sources["DATABASE_URL"] = "default"
     values["database_url"] = normalise_database_url(values["database_url"])
-    if not values["secret"]:
+    stored = data_dir / "secret.key"
+    if not values["secret"] and (create_secret or stored.exists()):
         values["secret"], how = _stored_secret(data_dir)
-        sources["PLENARY_SECRET"] = f"{how} ({data_dir / 'secret.key'})"
+        sources["PLENARY_SECRET"] = f"{how} ({stored})"
+    elif not values["secret"]:
+        sources["PLENARY_SECRET"] = f"not generated yet; the first start writes {stored}"
     values["log_level"] = values["log_level"].lower()
     if values["log_level"] not in {"debug", "info", "warning", "error"}:
         raise ConfigError(f"PLENARY_LOG_LEVEL: unknown level {values['log_level']!r}")

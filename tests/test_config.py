@@ -338,3 +338,28 @@ def test_describe_shows_plain_values_and_urls_without_credentials(tmp_path: Path
     assert rows["PLENARY_NOTE_MAX_CHARS"][0] == "280"
     assert rows["PLENARY_CREATE_KEY"][0] == ""  # empty secrets stay visibly empty
     assert rows["DATABASE_URL"][0].startswith("sqlite+aiosqlite:///")
+
+
+def test_looking_at_the_settings_writes_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    looked = load({"PLENARY_DATA_DIR": str(data)}, create_secret=False)
+    assert not data.exists()
+    assert looked.secret == ""
+    assert looked.sources["PLENARY_SECRET"].startswith("not generated yet")
+    started = load({"PLENARY_DATA_DIR": str(data)})
+    again = load({"PLENARY_DATA_DIR": str(data)}, create_secret=False)
+    assert again.secret == started.secret != ""
+    assert again.sources["PLENARY_SECRET"].startswith("stored (")
+
+
+def test_a_password_in_the_query_string_is_masked(tmp_path: Path) -> None:
+    cfg = load(
+        {
+            "PLENARY_DATA_DIR": str(tmp_path),
+            "PLENARY_SECRET": "s" * 20,
+            "DATABASE_URL": "postgresql://db.internal/plenary?password=hunter2",
+        }
+    )
+    shown = dict((env, value) for env, value, _, _ in cfg.describe())
+    assert "hunter2" not in shown["DATABASE_URL"]
+    assert shown["DATABASE_URL"].endswith("?***")
