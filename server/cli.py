@@ -42,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic announces each of its plugins at INFO; which migration ran is worth keeping.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     match args.command:
         case "serve" | "demo":
             return _serve(args.host, args.port, demo=args.command == "demo" or args.demo)

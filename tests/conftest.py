@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -40,9 +41,12 @@ def service_missing(what: str) -> None:
     pytest.skip(message)
 
 
-def _reachable(host: str, port: int) -> bool:
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
     try:
-        with socket.create_connection((host, port), timeout=1):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), timeout=1
+        ):
             return True
     except OSError:
         return False
@@ -53,8 +57,8 @@ def pg_database_url() -> Iterator[str]:
     """A fresh Postgres database for this test session, migrated, dropped afterwards."""
     import psycopg
 
-    if not _reachable("127.0.0.1", 5432):
-        service_missing("PostgreSQL at 127.0.0.1:5432")
+    if not _reachable(PG_ADMIN_URL, 5432):
+        service_missing(f"PostgreSQL at {PG_ADMIN_URL}")
     name = f"plenary_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -69,8 +73,8 @@ def pg_database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    if not _reachable("127.0.0.1", 6379):
-        service_missing("Redis at 127.0.0.1:6379")
+    if not _reachable(REDIS_TEST_URL, 6379):
+        service_missing(f"Redis at {REDIS_TEST_URL}")
     return REDIS_TEST_URL
 
 

@@ -35,8 +35,8 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty' / 'plenary.sqlite3'}"
         return
-    if not _reachable("127.0.0.1", 5432):
-        service_missing("PostgreSQL at 127.0.0.1:5432")
+    if not _reachable(PG_ADMIN_URL, 5432):
+        service_missing(f"PostgreSQL at {PG_ADMIN_URL}")
     name = f"plenary_migrate_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
