@@ -24,9 +24,72 @@ class Join:
 
 
 @dataclass(frozen=True)
+class TableSpec:
+    number: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateEvent:
+    """Facilitators change the event's settings; a field left None stays as it is."""
+
+    title: str | None = None
+    groups: tuple[str, ...] | None = None
+    tables: tuple[TableSpec, ...] | None = None
+    anonymity: str | None = None
+
+
+@dataclass(frozen=True)
+class VoteSpec:
+    round: int
+    target: str = "notes"
+    budget: int = 5
+    cap: int = 2
+    results: str = "live"
+
+
+@dataclass(frozen=True)
+class AddActivity:
+    kind: str
+    prompt: str
+    vote: VoteSpec | None = None
+
+
+@dataclass(frozen=True)
+class EditActivity:
+    activity: int
+    prompt: str | None = None
+    vote: VoteSpec | None = None
+
+
+@dataclass(frozen=True)
+class MoveActivity:
+    activity: int
+    position: int  # 0-based place in the agenda
+
+
+@dataclass(frozen=True)
+class SetActivityStatus:
+    activity: int
+    status: str  # "open" | "closed" | "archived"; reopening is "open" again
+
+
+@dataclass(frozen=True)
+class SetCurrentActivity:
+    activity: int | None
+
+
+@dataclass(frozen=True)
+class SetTimer:
+    activity: int
+    seconds: int | None  # None stops the countdown
+
+
+@dataclass(frozen=True)
 class AddNote:
     text: str
     colour: str | None = None
+    round: int | None = None  # None: the current activity, or the board if none is current
 
 
 @dataclass(frozen=True)
@@ -50,7 +113,92 @@ class UnhideNote:
     note: int
 
 
-Command = CreateEvent | Join | AddNote | EditNote | DeleteNote | HideNote | UnhideNote
+@dataclass(frozen=True)
+class MergeNotes:
+    notes: tuple[int, ...]  # two or more live notes of one round
+    text: str  # the merged wording
+
+
+@dataclass(frozen=True)
+class AddTheme:
+    round: int
+    name: str
+
+
+@dataclass(frozen=True)
+class RenameTheme:
+    theme: int
+    name: str
+
+
+@dataclass(frozen=True)
+class DeleteTheme:
+    theme: int
+
+
+@dataclass(frozen=True)
+class SetNoteTheme:
+    note: int
+    theme: int | None  # None takes the note out of its theme
+
+
+@dataclass(frozen=True)
+class AddDot:
+    vote: int
+    item: int
+
+
+@dataclass(frozen=True)
+class RemoveDot:
+    vote: int
+    item: int
+
+
+Command = (
+    CreateEvent
+    | Join
+    | UpdateEvent
+    | AddActivity
+    | EditActivity
+    | MoveActivity
+    | SetActivityStatus
+    | SetCurrentActivity
+    | SetTimer
+    | AddNote
+    | EditNote
+    | DeleteNote
+    | HideNote
+    | UnhideNote
+    | MergeNotes
+    | AddTheme
+    | RenameTheme
+    | DeleteTheme
+    | SetNoteTheme
+    | AddDot
+    | RemoveDot
+)
+
+# Decided and applied by the domain core, but not yet accepted from clients: they go on
+# the wire together with per-audience delivery (anonymity, and dots that are never
+# broadcast one by one but as coalesced tallies), which issue 3 builds next.
+NOT_YET_ON_THE_WIRE: frozenset[type[Command]] = frozenset(
+    {
+        UpdateEvent,
+        AddActivity,
+        EditActivity,
+        MoveActivity,
+        SetActivityStatus,
+        SetCurrentActivity,
+        SetTimer,
+        MergeNotes,
+        AddTheme,
+        RenameTheme,
+        DeleteTheme,
+        SetNoteTheme,
+        AddDot,
+        RemoveDot,
+    }
+)
 
 # The commands a client may send over the websocket, by their wire name.
 CLIENT_COMMANDS: dict[str, type[Command]] = {

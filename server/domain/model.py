@@ -69,6 +69,105 @@ class Participant:
         }
 
 
+class Anonymity(StrEnum):
+    """Whose names the room sees on notes and in the participant list."""
+
+    EVERYONE = "everyone"  # names shown to everyone
+    FACILITATORS = "facilitators"  # names shown to facilitators only
+    NOBODY = "nobody"  # names shown to no one (facilitators see groups and tables only)
+
+
+class ActivityKind(StrEnum):
+    NOTES = "notes"  # a round of sticky notes answering the prompt
+    VOTE = "vote"  # dot-voting on the notes or themes of a notes round
+
+
+class ActivityStatus(StrEnum):
+    DRAFT = "draft"  # being prepared; participants cannot act on it
+    OPEN = "open"  # participants post notes / place dots
+    CLOSED = "closed"  # read-only; facilitators may still moderate and theme
+    ARCHIVED = "archived"  # locked: nobody changes anything until it is reopened
+
+
+class VoteTarget(StrEnum):
+    NOTES = "notes"
+    THEMES = "themes"
+
+
+class ResultsVisibility(StrEnum):
+    LIVE = "live"  # participants and observers see tallies while the vote is open
+    ON_CLOSE = "on_close"  # they see them once the vote is closed; facilitators always
+
+
+@dataclass(frozen=True)
+class Table:
+    number: str  # "1", "2", ... as printed on the table card
+    name: str | None
+
+    def to_wire(self) -> JsonDict:
+        return {"number": self.number, "name": self.name}
+
+
+@dataclass(frozen=True)
+class VoteSettings:
+    round: int  # the notes activity whose notes or themes are voted on
+    target: VoteTarget
+    budget: int  # dots per participant
+    cap: int  # most dots one participant may put on one item
+    results: ResultsVisibility
+
+    def to_wire(self) -> JsonDict:
+        return {
+            "round": self.round,
+            "target": self.target.value,
+            "budget": self.budget,
+            "cap": self.cap,
+            "results": self.results.value,
+        }
+
+
+@dataclass(frozen=True)
+class Activity:
+    id: int  # the seq of the op that added it
+    kind: ActivityKind
+    prompt: str
+    status: ActivityStatus
+    vote: VoteSettings | None  # for a vote activity
+    ends_at: int | None  # the countdown's end, server time in ms; None: no timer
+    created_seq: int
+    updated_seq: int
+
+    def to_wire(self) -> JsonDict:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "prompt": self.prompt,
+            "status": self.status.value,
+            "vote": self.vote.to_wire() if self.vote else None,
+            "ends_at": self.ends_at,
+            "created_seq": self.created_seq,
+            "updated_seq": self.updated_seq,
+        }
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: int  # the seq of the op that added it
+    round: int  # the notes activity it groups notes of
+    name: str
+    created_seq: int
+    updated_seq: int
+
+    def to_wire(self) -> JsonDict:
+        return {
+            "id": self.id,
+            "round": self.round,
+            "name": self.name,
+            "created_seq": self.created_seq,
+            "updated_seq": self.updated_seq,
+        }
+
+
 @dataclass(frozen=True)
 class Note:
     id: int  # the seq of the op that added it: unique per event, known to every node
@@ -80,6 +179,17 @@ class Note:
     hidden: bool
     created_seq: int
     updated_seq: int
+    round: int | None = None  # the notes activity it answers; None: the event's open board
+    theme: int | None = None
+    edited_by: str | None = None  # a facilitator who changed the text; the log keeps the original
+    merged_into: int | None = None  # set on an original once a merge replaced it
+    merged_from: tuple[int, ...] = ()  # on a merged note: the originals it stands for
+    groups: tuple[str, ...] = ()  # on a merged note: the stakeholder groups of the originals
+
+    @property
+    def live(self) -> bool:
+        """On the wall: neither hidden nor merged into another note."""
+        return not self.hidden and self.merged_into is None
 
     def to_wire(self) -> JsonDict:
         return {
@@ -109,6 +219,16 @@ class EventState:
     groups: tuple[str, ...] = ()
     participants: Map[str, Participant] = field(default_factory=Map)
     notes: Map[int, Note] = field(default_factory=Map)
+    anonymity: Anonymity = Anonymity.EVERYONE
+    tables: tuple[Table, ...] = ()
+    activities: Map[int, Activity] = field(default_factory=Map)
+    agenda: tuple[int, ...] = ()  # activity ids in running order
+    current: int | None = None  # the activity every phone and the projector follow
+    themes: Map[int, Theme] = field(default_factory=Map)
+    # Dot-voting, kept incrementally so that a dot costs O(log n), never a recount:
+    dots: Map[tuple[int, str, int], int] = field(default_factory=Map)  # (vote, voter, item)
+    spent: Map[tuple[int, str], int] = field(default_factory=Map)  # (vote, voter)
+    tallies: Map[tuple[int, int, str], int] = field(default_factory=Map)  # (vote, item, group)
 
     def with_seq(self, seq: int) -> EventState:
         return replace(self, seq=seq)

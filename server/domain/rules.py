@@ -1,57 +1,117 @@
-"""Who may do what, and what a write turns into: ``decide`` is pure and never raises."""
+"""Who may do what, and what a write turns into: ``decide`` is pure and never raises.
+
+The rules themselves live by subject: ``agenda`` (settings, activities, timers),
+``board`` (notes and themes), ``dots`` (voting). This module holds the permission table
+every write is checked against and the two writes the server makes itself.
+"""
 
 from __future__ import annotations
 
-import unicodedata
-from dataclasses import dataclass
-
 from ..errors import Code, Rejection
+from . import agenda, board, dots
 from .commands import (
-    NOTE_COLOURS,
+    AddActivity,
+    AddDot,
     AddNote,
+    AddTheme,
     Command,
     CreateEvent,
     DeleteNote,
+    DeleteTheme,
+    EditActivity,
     EditNote,
     HideNote,
     Join,
+    MergeNotes,
+    MoveActivity,
+    RemoveDot,
+    RenameTheme,
+    SetActivityStatus,
+    SetCurrentActivity,
+    SetNoteTheme,
+    SetTimer,
     UnhideNote,
+    UpdateEvent,
 )
-from .model import Actor, EventState, JsonDict, Note, Role
+from .decision import Decision, Limits
+from .model import Actor, EventState, Role
+from .text import (
+    GROUP_NAME_MAX,
+    GROUPS_MAX,
+    NAME_MAX,
+    TABLE_MAX,
+    TITLE_MAX,
+    given,
+    required,
+    tidy,
+)
 
-TITLE_MAX = 200
-GROUP_NAME_MAX = 60
-GROUPS_MAX = 40
-NAME_MAX = 60
-TABLE_MAX = 20
+__all__ = [
+    "GROUPS_MAX",
+    "GROUP_NAME_MAX",
+    "NAME_MAX",
+    "PERMISSIONS",
+    "TABLE_MAX",
+    "TITLE_MAX",
+    "Decision",
+    "Limits",
+    "decide",
+    "tidy",
+]
 
-_LINE_BREAKS = frozenset("\n\t")
-
-_ANYONE_WHO_WRITES = frozenset({Role.FACILITATOR, Role.PARTICIPANT})
+_WRITERS = frozenset({Role.FACILITATOR, Role.PARTICIPANT})
+_FACILITATORS = frozenset({Role.FACILITATOR})
 
 # Every write is checked against this table on the server; observers appear nowhere.
 PERMISSIONS: dict[type[Command], frozenset[Role]] = {
     CreateEvent: frozenset(),  # only the server itself, over HTTP
     Join: frozenset(),  # only the server itself, over HTTP
-    AddNote: _ANYONE_WHO_WRITES,
-    EditNote: _ANYONE_WHO_WRITES,
-    DeleteNote: _ANYONE_WHO_WRITES,
-    HideNote: frozenset({Role.FACILITATOR}),
-    UnhideNote: frozenset({Role.FACILITATOR}),
+    UpdateEvent: _FACILITATORS,
+    AddActivity: _FACILITATORS,
+    EditActivity: _FACILITATORS,
+    MoveActivity: _FACILITATORS,
+    SetActivityStatus: _FACILITATORS,
+    SetCurrentActivity: _FACILITATORS,
+    SetTimer: _FACILITATORS,
+    AddNote: _WRITERS,
+    EditNote: _WRITERS,  # participants their own; facilitators any (the log keeps the original)
+    DeleteNote: _WRITERS,  # only one's own
+    HideNote: _FACILITATORS,
+    UnhideNote: _FACILITATORS,
+    MergeNotes: _FACILITATORS,
+    AddTheme: _FACILITATORS,
+    RenameTheme: _FACILITATORS,
+    DeleteTheme: _FACILITATORS,
+    SetNoteTheme: _FACILITATORS,
+    AddDot: frozenset({Role.PARTICIPANT}),
+    RemoveDot: frozenset({Role.PARTICIPANT}),
 }
 
+_VERBS: dict[type[Command], str] = {
+    CreateEvent: "create an event",
+    Join: "join on someone's behalf",
+    UpdateEvent: "change the event's settings",
+    AddActivity: "add activities",
+    EditActivity: "edit activities",
+    MoveActivity: "reorder the agenda",
+    SetActivityStatus: "open or close activities",
+    SetCurrentActivity: "choose the current activity",
+    SetTimer: "set countdowns",
+    AddNote: "add notes",
+    EditNote: "edit notes",
+    DeleteNote: "delete notes",
+    HideNote: "hide notes",
+    UnhideNote: "unhide notes",
+    MergeNotes: "merge notes",
+    AddTheme: "add themes",
+    RenameTheme: "rename themes",
+    DeleteTheme: "delete themes",
+    SetNoteTheme: "move notes between themes",
+    AddDot: "place dots",
+    RemoveDot: "remove dots",
+}
 
-@dataclass(frozen=True)
-class Limits:
-    note_max_chars: int = 280
-
-
-@dataclass(frozen=True)
-class Decision:
-    """An accepted write: the kind and data of the op to append."""
-
-    kind: str
-    data: JsonDict
+_SERVER_ONLY = Rejection(Code.FORBIDDEN, "only people make this write; the server makes none")
 
 
 def decide(
@@ -63,173 +123,95 @@ def decide(
     """
     if actor is not None and actor.role not in PERMISSIONS[type(command)]:
         article = "an" if actor.role.value[0] in "aeiou" else "a"
-        return Rejection(Code.FORBIDDEN, f"{article} {actor.role} may not {_verb(command)}")
+        return Rejection(Code.FORBIDDEN, f"{article} {actor.role} may not {_VERBS[type(command)]}")
     match command:
         case CreateEvent():
             return _create_event(state, command)
         case Join():
             return _join(state, command)
-        case AddNote() | EditNote() | DeleteNote():
-            if actor is None:
-                return _NO_SERVER_NOTES
-            return _own_note_write(state, actor, command, limits)
-        case HideNote():
-            found = _note(state, command.note)
-            if isinstance(found, Rejection):
-                return found
-            if found.hidden:
-                return Rejection(Code.CONFLICT, f"note {command.note} is already hidden")
-            return Decision("note.hidden", {"note": command.note})
-        case UnhideNote():
-            found = _note(state, command.note)
-            if isinstance(found, Rejection):
-                return found
-            if not found.hidden:
-                return Rejection(Code.CONFLICT, f"note {command.note} is not hidden")
-            return Decision("note.unhidden", {"note": command.note})
+    if actor is None:
+        return _SERVER_ONLY
+    return _decide_as(state, actor, command, limits)
 
 
-def _own_note_write(
-    state: EventState, actor: Actor, command: AddNote | EditNote | DeleteNote, limits: Limits
+def _decide_as(
+    state: EventState, actor: Actor, command: Command, limits: Limits
 ) -> Decision | Rejection:
     match command:
+        case UpdateEvent():
+            return agenda.update_event(state, command)
+        case AddActivity():
+            return agenda.add_activity(state, command)
+        case EditActivity():
+            return agenda.edit_activity(state, command)
+        case MoveActivity():
+            return agenda.move_activity(state, command)
+        case SetActivityStatus():
+            return agenda.set_status(state, command)
+        case SetCurrentActivity():
+            return agenda.set_current(state, command)
+        case SetTimer():
+            return agenda.set_timer(state, command)
         case AddNote():
-            return _add_note(state, actor, command, limits)
+            return board.add_note(state, actor, command, limits)
         case EditNote():
-            return _edit_note(state, actor, command, limits)
+            return board.edit_note(state, actor, command, limits)
         case DeleteNote():
-            found = _own_note(state, actor, command.note, "delete")
-            if isinstance(found, Rejection):
-                return found
-            return Decision("note.deleted", {"note": command.note})
-
-
-_NO_SERVER_NOTES = Rejection(Code.FORBIDDEN, "notes belong to people; the server writes none")
-
-
-def _verb(command: Command) -> str:
-    names = {
-        CreateEvent: "create an event",
-        Join: "join on someone's behalf",
-        AddNote: "add notes",
-        EditNote: "edit notes",
-        DeleteNote: "delete notes",
-        HideNote: "hide notes",
-        UnhideNote: "unhide notes",
-    }
-    return names[type(command)]
-
-
-def tidy(text: str, *, multiline: bool = False) -> str:
-    """Text as people meant it: NFC, no control characters, no outer whitespace.
-
-    Control characters come from paste accidents and broken keyboards, never on purpose;
-    Postgres cannot even store NUL. Dropping them beats refusing the note of someone who
-    cannot see what is wrong with it. Single-line fields get tabs and newlines as spaces.
-    """
-    out = []
-    for ch in text:
-        if ch in _LINE_BREAKS:
-            out.append(ch if multiline else " ")
-        elif unicodedata.category(ch) != "Cc":
-            out.append(ch)
-    # Normalised last: a dropped character may have stood between a letter and its accent.
-    return unicodedata.normalize("NFC", "".join(out)).strip()
+            return board.delete_note(state, actor, command)
+        case HideNote() | UnhideNote():
+            return board.hide_note(state, command)
+        case MergeNotes():
+            return board.merge_notes(state, command, limits)
+        case AddTheme():
+            return board.add_theme(state, command)
+        case RenameTheme():
+            return board.rename_theme(state, command)
+        case DeleteTheme():
+            return board.delete_theme(state, command)
+        case SetNoteTheme():
+            return board.set_note_theme(state, command)
+        case AddDot():
+            return dots.add_dot(state, actor, command)
+        case RemoveDot():
+            return dots.remove_dot(state, actor, command)
+        case CreateEvent() | Join():
+            return _SERVER_ONLY
 
 
 def _create_event(state: EventState, cmd: CreateEvent) -> Decision | Rejection:
     if state.seq != 0:
         return Rejection(Code.CONFLICT, "the event already exists")
-    title = tidy(cmd.title)
-    if not title:
-        return Rejection(Code.INVALID, "the title is empty")
-    if len(title) > TITLE_MAX:
-        return Rejection(Code.INVALID, f"the title is longer than {TITLE_MAX} characters")
-    groups = tuple(tidy(g) for g in cmd.groups)
-    if len(groups) > GROUPS_MAX:
-        return Rejection(Code.INVALID, f"more than {GROUPS_MAX} stakeholder groups")
-    if any(not g or len(g) > GROUP_NAME_MAX for g in groups):
-        return Rejection(
-            Code.INVALID, f"stakeholder group names must be 1-{GROUP_NAME_MAX} characters"
-        )
-    if len({g.casefold() for g in groups}) != len(groups):
-        return Rejection(Code.INVALID, "stakeholder group names must differ")
+    title = required(cmd.title, "title", TITLE_MAX)
+    if isinstance(title, Rejection):
+        return title
+    groups = agenda.check_groups(cmd.groups)
+    if isinstance(groups, Rejection):
+        return groups
     return Decision("event.created", {"title": title, "groups": list(groups), "code": cmd.code})
-
-
-def _given(text: str | None) -> str | None:
-    """An optional single-line field: blank means not given, for every field alike."""
-    return (tidy(text) or None) if text is not None else None
 
 
 def _join(state: EventState, cmd: Join) -> Decision | Rejection:
     if cmd.participant in state.participants:
         return Rejection(Code.CONFLICT, "already joined")
-    name = _given(cmd.name)
+    name = given(cmd.name)
     if name is not None and len(name) > NAME_MAX:
         return Rejection(Code.INVALID, f"the name is longer than {NAME_MAX} characters")
-    group = _given(cmd.group)
+    group = given(cmd.group)
     if state.groups and group not in state.groups:
         return Rejection(Code.INVALID, f"pick a stakeholder group from: {', '.join(state.groups)}")
     if not state.groups and group is not None:
         return Rejection(Code.INVALID, "this event has no stakeholder groups")
-    table = _given(cmd.table)
+    table = given(cmd.table)
     if table is not None and len(table) > TABLE_MAX:
         return Rejection(Code.INVALID, f"the table is longer than {TABLE_MAX} characters")
+    if state.tables and table is not None:
+        numbers = {t.number.casefold(): t.number for t in state.tables}
+        if table.casefold() not in numbers:
+            return Rejection(
+                Code.INVALID, f"pick a table from: {', '.join(t.number for t in state.tables)}"
+            )
+        table = numbers[table.casefold()]
     return Decision(
         "participant.joined",
         {"participant": cmd.participant, "name": name, "group": group, "table": table},
     )
-
-
-def _check_text(text: str, limits: Limits) -> str | Rejection:
-    clean = tidy(text, multiline=True)
-    if not clean:
-        return Rejection(Code.INVALID, "the note is empty")
-    if len(clean) > limits.note_max_chars:
-        return Rejection(
-            Code.INVALID,
-            f"the note is {len(clean)} characters; the limit is {limits.note_max_chars}",
-        )
-    return clean
-
-
-def _add_note(
-    state: EventState, actor: Actor, cmd: AddNote, limits: Limits
-) -> Decision | Rejection:
-    text = _check_text(cmd.text, limits)
-    if isinstance(text, Rejection):
-        return text
-    if cmd.colour is not None and cmd.colour not in NOTE_COLOURS:
-        return Rejection(Code.INVALID, f"colour must be one of: {', '.join(NOTE_COLOURS)}")
-    if actor.role is Role.PARTICIPANT and actor.id not in state.participants:
-        return Rejection(Code.FORBIDDEN, "you have not joined this event")
-    return Decision("note.added", {"text": text, "colour": cmd.colour})
-
-
-def _edit_note(
-    state: EventState, actor: Actor, cmd: EditNote, limits: Limits
-) -> Decision | Rejection:
-    found = _own_note(state, actor, cmd.note, "edit")
-    if isinstance(found, Rejection):
-        return found
-    text = _check_text(cmd.text, limits)
-    if isinstance(text, Rejection):
-        return text
-    return Decision("note.edited", {"note": cmd.note, "text": text})
-
-
-def _note(state: EventState, note_id: int) -> Note | Rejection:
-    note: Note | None = state.notes.get(note_id)
-    if note is None:
-        return Rejection(Code.NOT_FOUND, f"there is no note {note_id}")
-    return note
-
-
-def _own_note(state: EventState, actor: Actor, note_id: int, verb: str) -> Note | Rejection:
-    note = _note(state, note_id)
-    if isinstance(note, Rejection):
-        return note
-    if note.author != actor.id:
-        return Rejection(Code.FORBIDDEN, f"you may only {verb} your own notes")
-    return note

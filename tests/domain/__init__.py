@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from plenary.domain.commands import AddNote, Command, CreateEvent, HideNote, Join
+from plenary.domain.commands import (
+    AddActivity,
+    AddDot,
+    AddNote,
+    AddTheme,
+    Command,
+    CreateEvent,
+    HideNote,
+    Join,
+    SetActivityStatus,
+    SetCurrentActivity,
+    SetNoteTheme,
+    VoteSpec,
+)
 from plenary.domain.fold import apply
 from plenary.domain.model import SYSTEM_ACTOR, Actor, EventState, Op, Role
 from plenary.domain.rules import Decision, Limits, decide
@@ -67,4 +80,37 @@ def with_notes() -> tuple[EventState, list[Op], dict[str, int]]:
     ids["hidden"] = op.seq
     state, op = step(state, FACILITATOR, HideNote(ids["hidden"]))
     ops.append(op)
+    return state, ops, ids
+
+
+def room(
+    budget: int = 5, cap: int = 2, target: str = "notes"
+) -> tuple[EventState, list[Op], dict[str, int]]:
+    """``created()`` run as a room: a notes round (open, current) with a note by p_1 and
+    one by p_2, a theme holding p_2's note, and an open vote on the round's ``target``
+    with one of p_1's dots on p_1's note (or on the theme).
+
+    Returns ids by name: ``round``, ``vote``, ``p1``, ``p2``, ``theme``.
+    """
+    state, ops = created()
+    ids: dict[str, int] = {}
+
+    def do(actor: Actor, command: Command) -> int:
+        nonlocal state
+        state, op = step(state, actor, command)
+        ops.append(op)
+        return op.seq
+
+    ids["round"] = do(FACILITATOR, AddActivity("notes", "What is working?"))
+    do(FACILITATOR, SetActivityStatus(ids["round"], "open"))
+    do(FACILITATOR, SetCurrentActivity(ids["round"]))
+    ids["p1"] = do(PARTICIPANT, AddNote("more buses at night", "yellow"))
+    ids["p2"] = do(OTHER_PARTICIPANT, AddNote("safer cycle lanes"))
+    ids["theme"] = do(FACILITATOR, AddTheme(ids["round"], "Transport"))
+    do(FACILITATOR, SetNoteTheme(ids["p2"], ids["theme"]))
+    vote = VoteSpec(ids["round"], target, budget, cap, "live")
+    ids["vote"] = do(FACILITATOR, AddActivity("vote", "Which matter most?", vote))
+    do(FACILITATOR, SetActivityStatus(ids["vote"], "open"))
+    first = ids["theme"] if target == "themes" else ids["p1"]
+    do(PARTICIPANT, AddDot(ids["vote"], first))
     return state, ops, ids

@@ -139,7 +139,11 @@ def _check_step(
             assert actor is not None and actor.role is Role.FACILITATOR
             assert op.kind == ("note.hidden" if new.hidden else "note.unhidden")
         if new.text != old.text:
-            assert actor is not None and actor.id == old.author
+            # Its author, or a facilitator moderating (who is then named on the note).
+            assert actor is not None
+            assert actor.id == old.author or (
+                actor.role is Role.FACILITATOR and new.edited_by == actor.id
+            )
         if new != old:
             assert new.updated_seq == op.seq
     for note_id in set(after.notes) - set(before.notes):

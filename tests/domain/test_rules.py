@@ -8,14 +8,28 @@ import unicodedata
 import pytest
 from plenary.domain.commands import (
     NOTE_COLOURS,
+    AddActivity,
+    AddDot,
     AddNote,
+    AddTheme,
     Command,
     CreateEvent,
     DeleteNote,
+    DeleteTheme,
+    EditActivity,
     EditNote,
     HideNote,
     Join,
+    MergeNotes,
+    MoveActivity,
+    RemoveDot,
+    RenameTheme,
+    SetActivityStatus,
+    SetCurrentActivity,
+    SetNoteTheme,
+    SetTimer,
     UnhideNote,
+    UpdateEvent,
 )
 from plenary.domain.fold import apply
 from plenary.domain.model import Actor, EventState, Op, Role
@@ -42,6 +56,7 @@ from . import (
     OTHER_PARTICIPANT,
     PARTICIPANT,
     created,
+    room,
     step,
     with_notes,
 )
@@ -57,14 +72,34 @@ ROLES: dict[str, Actor | None] = {
 
 # Written out by hand (not derived from PERMISSIONS) so that a change to the table fails here.
 ALLOWED: dict[str, frozenset[type[Command]]] = {
-    "facilitator": frozenset({AddNote, EditNote, DeleteNote, HideNote, UnhideNote}),
-    "participant": frozenset({AddNote, EditNote, DeleteNote}),
+    "facilitator": frozenset(
+        {
+            UpdateEvent,
+            AddActivity,
+            EditActivity,
+            MoveActivity,
+            SetActivityStatus,
+            SetCurrentActivity,
+            SetTimer,
+            AddNote,
+            EditNote,
+            DeleteNote,
+            HideNote,
+            UnhideNote,
+            MergeNotes,
+            AddTheme,
+            RenameTheme,
+            DeleteTheme,
+            SetNoteTheme,
+        }
+    ),
+    "participant": frozenset({AddNote, EditNote, DeleteNote, AddDot, RemoveDot}),
     "observer": frozenset(),
     "server": frozenset(ALL_COMMANDS),
 }
 
-# The server (actor None) never writes notes of its own; see test_server_note_commands_*.
-_SERVER_OWN_NOTE_COMMANDS = (AddNote, EditNote, DeleteNote)
+# The server (actor None) makes only the event and the joins; everything else is people's.
+_SERVER_OWN_NOTE_COMMANDS = tuple(c for c in ALL_COMMANDS if c not in (CreateEvent, Join))
 
 
 def _state_with_own_note(author: str) -> tuple[EventState, int, dict[str, int]]:
@@ -81,15 +116,36 @@ def _scenario(actor: Actor | None, cmd_type: type[Command]) -> tuple[EventState,
         return EventState(id=EVENT_ID), CreateEvent("Town hall", ("Staff",), "ABC346")
     if cmd_type is Join:
         return created()[0], Join("p_new", "New person", "Staff", "T9")
-    own, own_id, ids = _state_with_own_note(actor.id if actor else "system")
+    if cmd_type in (HideNote, UnhideNote):
+        state, _, ids = with_notes()
+        hide = {HideNote: HideNote(ids["p1"]), UnhideNote: UnhideNote(ids["hidden"])}
+        return state, hide[cmd_type]
+    state, _, ids = room()
+    author = actor.id if actor else "system"
+    op = Op(state.seq + 1, "note.added", author, AT, {"text": "mine", "colour": None})
+    op = Op(op.seq, op.kind, op.by, op.at, {**op.data, "round": ids["round"]})
+    state, _ = apply(state, op)
+    own_id = op.seq
     commands: dict[type[Command], Command] = {
+        UpdateEvent: UpdateEvent(title="A new title"),
+        AddActivity: AddActivity("notes", "What would you add?"),
+        EditActivity: EditActivity(ids["round"], prompt="What is working well?"),
+        MoveActivity: MoveActivity(ids["vote"], 0),
+        SetActivityStatus: SetActivityStatus(ids["round"], "closed"),
+        SetCurrentActivity: SetCurrentActivity(ids["vote"]),
+        SetTimer: SetTimer(ids["round"], 300),
         AddNote: AddNote("a new idea"),
         EditNote: EditNote(own_id, "a better idea"),
         DeleteNote: DeleteNote(own_id),
-        HideNote: HideNote(ids["p1"]),
-        UnhideNote: UnhideNote(ids["hidden"]),
+        MergeNotes: MergeNotes((ids["p1"], ids["p2"]), "buses and bikes"),
+        AddTheme: AddTheme(ids["round"], "Safety"),
+        RenameTheme: RenameTheme(ids["theme"], "Getting around"),
+        DeleteTheme: DeleteTheme(ids["theme"]),
+        SetNoteTheme: SetNoteTheme(ids["p1"], ids["theme"]),
+        AddDot: AddDot(ids["vote"], ids["p2"]),
+        RemoveDot: RemoveDot(ids["vote"], ids["p1"]),
     }
-    return own, commands[cmd_type]
+    return state, commands[cmd_type]
 
 
 # -- the permission table -----------------------------------------------------------------
@@ -271,8 +327,6 @@ def test_edit_own_note_checks_length_and_emptiness() -> None:
     [
         (PARTICIPANT, "p2"),  # another participant's note
         (OTHER_PARTICIPANT, "f1"),  # a facilitator's note
-        (FACILITATOR, "p1"),  # facilitators may hide any note but not rewrite it
-        (Actor("f_2", Role.FACILITATOR), "f1"),  # nor another facilitator's
     ],
 )
 @pytest.mark.parametrize(("command", "verb"), [(EditNote, "edit"), (DeleteNote, "delete")])
@@ -283,6 +337,28 @@ def test_editing_or_deleting_someone_elses_note_is_refused(
     cmd = EditNote(ids[note], "rewritten") if command is EditNote else DeleteNote(ids[note])
     result = decide(state, actor, cmd, LIMITS)
     assert result == Rejection(Code.FORBIDDEN, f"you may only {verb} your own notes")
+
+
+@pytest.mark.parametrize("actor", [FACILITATOR, Actor("f_2", Role.FACILITATOR)])
+def test_facilitators_delete_only_their_own_notes(actor: Actor) -> None:
+    state, _, ids = with_notes()
+    owner = "f1" if actor.id != "f_1" else "p1"
+    result = decide(state, actor, DeleteNote(ids[owner]), LIMITS)
+    assert result == Rejection(Code.FORBIDDEN, "you may only delete your own notes")
+
+
+def test_a_facilitator_rewrites_a_note_and_is_named_on_it() -> None:
+    state, _, ids = with_notes()
+    state, _ = step(state, FACILITATOR, EditNote(ids["p1"], "reworded by the facilitator"))
+    note = state.notes[ids["p1"]]
+    assert (note.text, note.author, note.edited_by) == (
+        "reworded by the facilitator",
+        PARTICIPANT.id,
+        FACILITATOR.id,
+    )
+    # The author editing again keeps the facilitator's name on it: it was moderated.
+    state, _ = step(state, PARTICIPANT, EditNote(ids["p1"], "my words again"))
+    assert state.notes[ids["p1"]].edited_by == FACILITATOR.id
 
 
 def test_ownership_is_checked_before_the_text() -> None:

@@ -1,0 +1,20 @@
+"""What a rule returns when it accepts a write, and the limits rules are given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import JsonDict
+
+
+@dataclass(frozen=True)
+class Limits:
+    note_max_chars: int = 280
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An accepted write: the kind and data of the op to append."""
+
+    kind: str
+    data: JsonDict
