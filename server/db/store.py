@@ -160,7 +160,7 @@ async def _upsert(
 
 
 async def read_projection(conn: AsyncConnection, event_id: str) -> dict[str, Any]:
-    """The projection tables of one event, in the shape of ``EventState.to_wire()``."""
+    """The projection tables of one event, in the shape of ``EventState.projection()``."""
     event = await event_by_id(conn, event_id)
     if event is None:
         return {}

@@ -104,6 +104,10 @@ def _note_for(state: EventState, actor: Actor, note_id: int, verb: str) -> Note 
         return found
     if actor.role is not Role.FACILITATOR and found.author != actor.id:
         return Rejection(Code.FORBIDDEN, f"you may only {verb} your own notes")
+    if actor.role is not Role.FACILITATOR and found.hidden:
+        # Its author no longer sees it either (views.py): a change they cannot see would
+        # be acknowledged and then vanish.
+        return Rejection(Code.CONFLICT, f"a facilitator has hidden note {note_id}")
     if found.merged_into is not None:
         return Rejection(Code.CONFLICT, f"note {note_id} was merged into {found.merged_into}")
     if found.round is not None:

@@ -234,7 +234,13 @@ class EventState:
         return replace(self, seq=seq)
 
     def to_wire(self) -> JsonDict:
-        """The snapshot a client receives when it is too far behind to resume from ops."""
+        """The whole state as facilitators see it (``views.state_view`` for the others)."""
+        from .views import state_view  # views builds on this module
+
+        return state_view(self, Role.FACILITATOR)
+
+    def projection(self) -> JsonDict:
+        """What the projection tables hold of this state (``store.read_projection``)."""
         return {
             "id": self.id,
             "seq": self.seq,

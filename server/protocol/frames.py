@@ -76,17 +76,20 @@ def encode_op(op_wire: Frame) -> bytes:
     return encode(op_wire)
 
 
-_OPS_PREFIX = b"\x82" + msgpack.packb("t") + msgpack.packb("ops") + msgpack.packb("ops")
+_OPS_HEAD = b"\x83" + msgpack.packb("t") + msgpack.packb("ops") + msgpack.packb("upto")
+_OPS_KEY = msgpack.packb("ops")
 
 
-def ops_frame(encoded_ops: Sequence[bytes]) -> bytes:
-    """``{"t": "ops", "ops": [...]}`` built from already-encoded ops without re-encoding them.
+def ops_frame(encoded_ops: Sequence[bytes], upto: int) -> bytes:
+    """``{"t": "ops", "upto": upto, "ops": [...]}`` built from already-encoded ops without
+    re-encoding them. ``upto`` is the last seq the frame covers, including seqs whose ops
+    this audience does not see.
 
     A msgpack array is its header followed by its items' bytes, so concatenation is exact.
     """
     packer = msgpack.Packer()
     header: bytes = packer.pack_array_header(len(encoded_ops))
-    return b"".join((_OPS_PREFIX, header, *encoded_ops))
+    return b"".join((_OPS_HEAD, packer.pack(upto), _OPS_KEY, header, *encoded_ops))
 
 
 def error_frame(code: Code, message: str, op_id: str | None = None) -> bytes:

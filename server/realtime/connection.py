@@ -162,8 +162,9 @@ async def _handshake(ws: WebSocket, rt: Runtime, outbox: Outbox) -> tuple[Hub, G
         await ws.send_bytes(error_frame(Code.NOT_FOUND, "this event no longer exists"))
         await _close(ws, CloseCode.EVENT_GONE, "no such event")
         return None
-    seq = rt.hubs.attach(hub, outbox)
-    resume, frames = hub.catchup_frames(frame["since"], seq)
+    audience = grant.actor.role
+    seq = rt.hubs.attach(hub, outbox, audience)
+    resume, frames = hub.catchup_frames(frame["since"], seq, audience)
     welcome = {
         "t": "welcome",
         "event": grant.event,

@@ -21,8 +21,9 @@ from ..db import store
 from ..db.engine import Database
 from ..domain.commands import Command
 from ..domain.fold import apply
-from ..domain.model import Actor, EventState, Op
+from ..domain.model import Actor, EventState, JsonDict, Op, Role
 from ..domain.rules import Decision, Limits, decide
+from ..domain.views import op_view, state_view
 from ..errors import Code, Rejection
 from ..protocol.frames import encode, encode_op, now_ms, ops_frame
 from .outbox import Outbox
@@ -36,6 +37,10 @@ GAP_WAIT_S = 0.05
 # Ops per catch-up frame: a whole window in one frame could exceed what a phone wants to
 # parse at once; 256 ops of ~200 bytes is ~50 KB.
 CATCHUP_CHUNK = 256
+
+AUDIENCES = (Role.FACILITATOR, Role.PARTICIPANT, Role.OBSERVER)
+# One op as each audience receives it: the encoded view, or None when it sees nothing.
+Views = dict[Role, bytes | None]
 
 
 @dataclass(frozen=True)
@@ -61,14 +66,15 @@ class Hub:
         self._bus = bus
         self._limits = limits
         self._tick_s = tick_s
-        self._window: deque[tuple[int, bytes]] = deque(maxlen=window)
+        self._window: deque[tuple[int, Views]] = deque(maxlen=window)
         self._pending: dict[int, tuple[Op, bytes]] = {}
-        self._outgoing: list[bytes] = []
+        self._outgoing: dict[Role, list[bytes]] = {a: [] for a in AUDIENCES}
+        self._outgoing_upto = 0
         self._flush_handle: asyncio.TimerHandle | None = None
         self._gap_task: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
-        self._snapshot: tuple[int, bytes] | None = None
-        self.outboxes: set[Outbox] = set()
+        self._snapshots: dict[Role, tuple[int, bytes]] = {}
+        self.outboxes: dict[Outbox, Role] = {}
         self._last_flush = float("-inf")
 
     @property
@@ -101,10 +107,15 @@ class Hub:
     def _drain(self) -> None:
         while (nxt := self._pending.pop(self.seq + 1, None)) is not None:
             op, encoded = nxt
-            self.state, _effects = apply(self.state, op)
-            self._window.append((op.seq, encoded))
-            self._outgoing.append(encoded)
-        if self._outgoing and self._flush_handle is None:
+            before = self.state
+            self.state, _effects = apply(before, op)
+            views = _encode_views(op, encoded, before, self.state)
+            self._window.append((op.seq, views))
+            for audience, view in views.items():
+                if view is not None:
+                    self._outgoing[audience].append(view)
+            self._outgoing_upto = op.seq
+        if any(self._outgoing.values()) and self._flush_handle is None:
             # At most one frame per tick per event, but a lone op after a quiet spell goes
             # out at once instead of waiting a tick; ops that follow it within the tick
             # wait and share the next frame, which is what keeps a burst cheap.
@@ -113,18 +124,24 @@ class Hub:
             self._flush_handle = loop.call_later(wait, self.flush)
 
     def flush(self) -> None:
-        """Send every op made deliverable since the last tick as one frame, the same bytes
-        to every connection."""
+        """Send every op made deliverable since the last tick as one frame per audience,
+        the same bytes to every connection of that audience."""
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        if not self._outgoing:
+        if not any(self._outgoing.values()):
             return
         self._last_flush = asyncio.get_running_loop().time()
-        frame = ops_frame(self._outgoing)
-        self._outgoing = []
-        for outbox in self.outboxes:
-            outbox.push(frame)
+        frames = {
+            audience: ops_frame(views, self._outgoing_upto)
+            for audience, views in self._outgoing.items()
+            if views
+        }
+        self._outgoing = {a: [] for a in AUDIENCES}
+        for outbox, audience in self.outboxes.items():
+            frame = frames.get(audience)
+            if frame is not None:
+                outbox.push(frame)
 
     async def _fill_gap(self) -> None:
         try:
@@ -151,34 +168,40 @@ class Hub:
 
     # -- connections -------------------------------------------------------------------
 
-    def attach(self, outbox: Outbox) -> int:
-        """Start delivering to ``outbox``; it receives every op after the returned seq."""
+    def attach(self, outbox: Outbox, audience: Role) -> int:
+        """Start delivering to ``outbox`` what ``audience`` sees; it receives every op
+        after the returned seq."""
         self.flush()  # ops up to self.seq go to the existing connections only
-        self.outboxes.add(outbox)
+        self.outboxes[outbox] = audience
         return self.seq
 
     def detach(self, outbox: Outbox) -> None:
-        self.outboxes.discard(outbox)
+        self.outboxes.pop(outbox, None)
 
-    def catchup_frames(self, since: int, upto: int) -> tuple[str, list[bytes]]:
-        """Frames that bring a client from ``since`` to ``upto`` without the database:
-        the missed ops from the window when it still holds them, else a snapshot."""
+    def catchup_frames(self, since: int, upto: int, audience: Role) -> tuple[str, list[bytes]]:
+        """Frames that bring a client of ``audience`` from ``since`` to ``upto`` without
+        the database: the missed ops from the window when it still holds them, else a
+        snapshot."""
         if since == upto:
             return "ops", []
         oldest = self._window[0][0] if self._window else upto + 1
         if since < upto and since + 1 >= oldest:
-            missed = [enc for seq, enc in self._window if since < seq <= upto]
-            frames = [
-                ops_frame(missed[i : i + CATCHUP_CHUNK])
-                for i in range(0, len(missed), CATCHUP_CHUNK)
-            ]
+            missed = [(seq, views[audience]) for seq, views in self._window if since < seq <= upto]
+            frames = []
+            for i in range(0, len(missed), CATCHUP_CHUNK):
+                chunk = missed[i : i + CATCHUP_CHUNK]
+                seen = [view for _, view in chunk if view is not None]
+                frames.append(ops_frame(seen, chunk[-1][0]))
             return "ops", frames
         assert self.state.seq == upto
-        if self._snapshot is None or self._snapshot[0] != upto:
-            # Encoded once per seq: a reconnect storm of far-behind phones shares it.
-            frame = encode({"t": "snapshot", "seq": upto, "state": self.state.to_wire()})
-            self._snapshot = (upto, frame)
-        return "snapshot", [self._snapshot[1]]
+        cached = self._snapshots.get(audience)
+        if cached is None or cached[0] != upto:
+            # Encoded once per seq and audience: a reconnect storm of far-behind phones
+            # shares it.
+            state = state_view(self.state, audience)
+            cached = (upto, encode({"t": "snapshot", "seq": upto, "state": state}))
+            self._snapshots[audience] = cached
+        return "snapshot", [cached[1]]
 
     # -- writing ----------------------------------------------------------------------
 
@@ -226,6 +249,28 @@ class Hub:
             if reason_frame is not None:
                 outbox.push_direct(reason_frame)
             outbox.close()
+
+
+def _encode_views(op: Op, encoded: bytes, before: EventState, after: EventState) -> Views:
+    """Each audience's view of ``op``, encoded once per distinct view: in the common case
+    every audience sees the op as it is, and shares the bytes it was published with."""
+    whole = op.to_wire()
+    out: Views = {}
+    made: list[tuple[JsonDict, bytes]] = [(whole, encoded)]
+    for audience in AUDIENCES:
+        view = op_view(op, before, after, audience)
+        if view is None:
+            out[audience] = None
+            continue
+        for shape, data in made:
+            if shape == view:
+                out[audience] = data
+                break
+        else:
+            data = encode_op(view)
+            made.append((view, data))
+            out[audience] = data
+    return out
 
 
 def _op(seq: int, by: str, decision: Decision) -> Op:
@@ -293,11 +338,11 @@ class Hubs:
             except Exception:
                 log.exception("catch-up of %s after bus reconnect failed", hub.channel)
 
-    def attach(self, hub: Hub, outbox: Outbox) -> int:
+    def attach(self, hub: Hub, outbox: Outbox, audience: Role) -> int:
         handle = self._evictions.pop(hub.event_id, None)
         if handle is not None:
             handle.cancel()
-        return hub.attach(outbox)
+        return hub.attach(outbox, audience)
 
     def detach(self, hub: Hub, outbox: Outbox) -> None:
         hub.detach(outbox)

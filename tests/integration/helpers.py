@@ -193,7 +193,7 @@ async def assert_log_matches_state(runtime: Runtime, event_id: str) -> EventStat
     live = await live_state(runtime, event_id)
     assert folded.to_wire() == live.to_wire()
     assert folded == live
-    assert await projection(runtime, event_id) == folded.to_wire()
+    assert await projection(runtime, event_id) == folded.projection()
     return folded
 
 

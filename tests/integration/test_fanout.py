@@ -73,7 +73,7 @@ async def _slow_setup(start, limit: int = QUEUE_LIMIT) -> Lagging:
     slow_token = await server.observer_token(ev.code)
     # Never reads: a tiny receive buffer and a one-message queue in the client library.
     slow_ws, _welcome = await raw_hello(server, slow_token, rcvbuf=4096, max_queue=1)
-    (slow,) = hub.outboxes - before
+    (slow,) = set(hub.outboxes) - before
     return Lagging(server, ev, hub, writer, fast, slow_ws, slow, slow_token)
 
 

@@ -49,27 +49,32 @@ async def busy_scenario(server):
     await asyncio.gather(
         *(c.add_note(f"burst {j} by {i}") for i, c in enumerate(people) for j in range(10))
     )
-    await ann.write({"kind": "note.edit", "note": notes[0], "text": "edited while hidden"})
+    hidden = await ann.write({"kind": "note.edit", "note": notes[0], "text": "edited while hidden"})
+    assert (hidden["t"], hidden["code"]) == ("error", "conflict")
     final = await ev.seq()
     for c in (fac, *people, obs):
         await c.wait_for_seq(final)
         assert_gapless(c, 1, final)
-    return ev, obs, final
+    return ev, fac, obs, final
 
 
 async def test_state_is_the_fold_of_the_log(server):
-    ev, obs, final = await busy_scenario(server)
+    ev, fac, obs, final = await busy_scenario(server)
     folded = await assert_log_matches_state(server.runtime, ev.id)
     assert folded.seq == final
     assert len(folded.participants) == 4
-    # What clients were sent is exactly the log, and folds to the same state.
+    # What a facilitator was sent is exactly the log, and folds to the same state.
     log = await log_ops(server.runtime, ev.id)
-    assert obs.ops == [op.to_wire() for op in log]
-    assert fold(ev.id, [Op.from_wire(op) for op in obs.ops]) == folded
+    assert fac.ops == [op.to_wire() for op in log]
+    assert fold(ev.id, [Op.from_wire(op) for op in fac.ops]) == folded
+    # An observer was sent the same seqs, with hidden notes as deletions.
+    assert [op["seq"] for op in obs.ops] == [op.seq for op in log]
+    hides = [op.seq for op in log if op.kind == "note.hidden"]
+    assert hides and all(obs.ops[seq - 1]["kind"] == "note.deleted" for seq in hides)
 
 
 async def test_client_op_ids_are_recorded_with_their_ops(server):
-    ev, _obs, _final = await busy_scenario(server)
+    ev, _fac, _obs, _final = await busy_scenario(server)
     async with server.runtime.db.read() as conn:
         rows = (
             await conn.execute(
@@ -88,7 +93,7 @@ async def test_client_op_ids_are_recorded_with_their_ops(server):
 
 async def test_a_restarted_server_rebuilds_the_same_state_from_the_log(servers):
     server = await servers.start()
-    ev, _obs, final = await busy_scenario(server)
+    ev, _fac, _obs, final = await busy_scenario(server)
     before = await live_state(server.runtime, ev.id)
     await servers.stop(server)
 

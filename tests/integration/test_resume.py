@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from plenary.domain.model import Role
+from plenary.domain.views import state_view
 from plenary.realtime.hub import Hubs
 
 from .helpers import (
@@ -92,9 +94,14 @@ async def test_far_behind_gets_a_snapshot_equal_to_the_live_state(start):
     assert obs.snapshot is not None
     assert obs.snapshot["seq"] == final
     state = await live_state(server.runtime, ev.id)
-    assert obs.snapshot["state"] == state.to_wire()
+    assert obs.snapshot["state"] == state_view(state, Role.OBSERVER)
+    assert 5 not in {n["id"] for n in obs.snapshot["state"]["notes"]}, "a hidden note"
     folded = await assert_log_matches_state(server.runtime, ev.id)
-    assert obs.snapshot["state"] == folded.to_wire()
+    assert obs.snapshot["state"] == state_view(folded, Role.OBSERVER)
+    fac_late = await ev.facilitator(since=1)
+    await fac_late.wait_for_seq(final)
+    assert fac_late.snapshot is not None
+    assert fac_late.snapshot["state"] == folded.to_wire()
     assert obs.ops == []
     assert [f["t"] for f in obs.frames] == ["welcome", "snapshot"]
     # Live ops follow the snapshot.

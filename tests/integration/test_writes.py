@@ -51,8 +51,17 @@ async def test_every_client_gets_every_op_once_in_order(server):
         await c.wait_for_seq(final)
         assert_gapless(c, 1, final)
         assert c.errors == []
-    for c in clients[1:]:
-        assert c.ops == fac.ops, "every client receives the same ops"
+    # Every participant and observer receives the same ops; facilitators see the hides
+    # as such, the others see a hidden note go and come back.
+    for c in (bob, cat, obs):
+        assert c.ops == ann.ops, "every client of one audience receives the same ops"
+    for theirs, ours in zip(ann.ops, fac.ops, strict=True):
+        if ours["kind"] == "note.hidden":
+            assert theirs == {**ours, "kind": "note.deleted"}
+        elif ours["kind"] == "note.unhidden":
+            assert theirs["data"]["restored"]["text"] == "cat note 2"
+        else:
+            assert theirs == ours
 
     by_seq = {op["seq"]: op for op in fac.ops}
     first = by_seq[acks[("ann", 0)]["seq"]]
@@ -86,8 +95,8 @@ async def test_every_client_gets_every_op_once_in_order(server):
     assert notes[acks[("ann", 1)]["seq"]].group == "GP"
     assert notes[acks[("bob", 0)]["seq"]].group == "Resident"
     assert len(notes) == 9 + 1 - 1
-    # What the clients received folds to the live state.
-    assert fold(ev.id, [Op.from_wire(op) for op in obs.ops]) == state
+    # What a facilitator received folds to the live state.
+    assert fold(ev.id, [Op.from_wire(op) for op in fac.ops]) == state
     await assert_log_matches_state(server.runtime, ev.id)
 
 
@@ -204,7 +213,9 @@ async def test_facilitator_hides_and_unhides(server):
 
     await ann.wait_for_seq(unhide["seq"])
     assert_gapless(ann, 1, unhide["seq"])
-    assert [op["kind"] for op in ann.ops[-2:]] == ["note.hidden", "note.unhidden"]
+    # To a participant a hidden note is gone, and comes back whole.
+    assert [op["kind"] for op in ann.ops[-2:]] == ["note.deleted", "note.unhidden"]
+    assert ann.ops[-1]["data"]["restored"]["id"] == note
     await assert_log_matches_state(server.runtime, ev.id)
 
 

@@ -408,8 +408,8 @@ def test_ops_frame_splices_the_same_bytes_as_encoding_directly(count: int) -> No
     """Array headers change size at 16 and 65536 items: the splice must follow."""
     ops = [_op(seq) for seq in range(1, min(count, 300) + 1)]
     ops += [ops[-1]] * (count - len(ops))  # beyond 300, repeats: only the header matters
-    spliced = ops_frame([encode_op(op.to_wire()) for op in ops])
-    direct = encode({"t": "ops", "ops": [op.to_wire() for op in ops]})
+    spliced = ops_frame([encode_op(op.to_wire()) for op in ops], ops[-1].seq)
+    direct = encode({"t": "ops", "upto": ops[-1].seq, "ops": [op.to_wire() for op in ops]})
     assert spliced == direct
     frame = msgpack.unpackb(spliced, raw=False)
     assert len(frame["ops"]) == count
@@ -418,8 +418,16 @@ def test_ops_frame_splices_the_same_bytes_as_encoding_directly(count: int) -> No
 
 def test_ops_frame_validates() -> None:
     ops = [_op(1), _op(2)]
-    frame = _server_frame(ops_frame([encode_op(op.to_wire()) for op in ops]))
+    frame = _server_frame(ops_frame([encode_op(op.to_wire()) for op in ops], 2))
     assert frame["ops"] == [op.to_wire() for op in ops]
+    assert frame["upto"] == 2
+
+
+@pytest.mark.parametrize("upto", [0, 1, 127, 128, 255, 256, 65535, 65536, 2**32, 2**53 - 1])
+def test_ops_frame_carries_any_cursor_and_may_have_no_ops(upto: int) -> None:
+    """A tick of only ops this audience may not see still moves its cursor."""
+    frame = _server_frame(ops_frame([], upto))
+    assert (frame["upto"], frame["ops"]) == (upto, [])
 
 
 @settings(max_examples=50, deadline=None)
@@ -434,6 +442,6 @@ def test_ops_frame_decodes_like_a_directly_encoded_frame(
         Op(i, "note.added", "p_1", i, {"text": text, "colour": colour}).to_wire()
         for i, text in enumerate(texts, start=1)
     ]
-    spliced = msgpack.unpackb(ops_frame([encode_op(w) for w in wires]), raw=False)
-    assert spliced == {"t": "ops", "ops": wires}
+    spliced = msgpack.unpackb(ops_frame([encode_op(w) for w in wires], len(wires)), raw=False)
+    assert spliced == {"t": "ops", "upto": len(wires), "ops": wires}
     assert first_error(server_validators()["ops"], spliced) is None

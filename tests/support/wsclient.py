@@ -39,6 +39,7 @@ class Client:
         self.welcome: dict[str, Any] | None = None
         self.snapshot: dict[str, Any] | None = None
         self.ops: list[dict[str, Any]] = []
+        self.upto = 0  # the cursor: the last seq covered by an ops frame or the snapshot
         self.frames: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -52,11 +53,9 @@ class Client:
 
     @property
     def last_seq(self) -> int:
-        if self.ops:
-            return int(self.ops[-1]["seq"])
-        if self.snapshot is not None:
-            return int(self.snapshot["seq"])
-        return self.since
+        """The seq to resume from: ops frames say how far they cover (``upto``), including
+        seqs whose ops this client's audience does not see."""
+        return max(self.upto, self.since)
 
     async def connect(self) -> Client:
         headers = {"Origin": self.origin} if self.origin else None
@@ -92,8 +91,10 @@ class Client:
                 match frame["t"]:
                     case "ops":
                         self.ops.extend(frame["ops"])
+                        self.upto = frame["upto"]
                     case "snapshot":
                         self.snapshot = frame
+                        self.upto = frame["seq"]
                     case "ack" | "error":
                         if frame["t"] == "error":
                             self.errors.append(frame)
