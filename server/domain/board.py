@@ -95,6 +95,9 @@ def delete_note(state: EventState, actor: Actor, cmd: DeleteNote) -> Decision | 
     if found.author != actor.id:
         # Facilitators hide or merge other people's notes; what someone said stays theirs.
         return Rejection(Code.FORBIDDEN, "you may only delete your own notes")
+    if found.merged_from:
+        # It stands for other people's notes, which would be left merged into nothing.
+        return Rejection(Code.CONFLICT, "a merged note stands for others' notes: hide it instead")
     return Decision("note.deleted", {"note": cmd.note})
 
 

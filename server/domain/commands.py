@@ -178,41 +178,46 @@ Command = (
     | RemoveDot
 )
 
-# Decided and applied by the domain core, but not yet accepted from clients: they go on
-# the wire together with per-audience delivery (anonymity, and dots that are never
-# broadcast one by one but as coalesced tallies), which issue 3 builds next.
-NOT_YET_ON_THE_WIRE: frozenset[type[Command]] = frozenset(
-    {
-        UpdateEvent,
-        AddActivity,
-        EditActivity,
-        MoveActivity,
-        SetActivityStatus,
-        SetCurrentActivity,
-        SetTimer,
-        MergeNotes,
-        AddTheme,
-        RenameTheme,
-        DeleteTheme,
-        SetNoteTheme,
-        AddDot,
-        RemoveDot,
-    }
-)
+# Decided and applied by the domain core, but not yet accepted from clients: dots go on
+# the wire together with the coalesced tally frames that replace them on screens.
+NOT_YET_ON_THE_WIRE: frozenset[type[Command]] = frozenset({AddDot, RemoveDot})
 
 # The commands a client may send over the websocket, by their wire name.
 CLIENT_COMMANDS: dict[str, type[Command]] = {
+    "event.update": UpdateEvent,
+    "activity.add": AddActivity,
+    "activity.edit": EditActivity,
+    "activity.move": MoveActivity,
+    "activity.set_status": SetActivityStatus,
+    "activity.set_current": SetCurrentActivity,
+    "activity.set_timer": SetTimer,
     "note.add": AddNote,
     "note.edit": EditNote,
     "note.delete": DeleteNote,
     "note.hide": HideNote,
     "note.unhide": UnhideNote,
+    "note.merge": MergeNotes,
+    "note.set_theme": SetNoteTheme,
+    "theme.add": AddTheme,
+    "theme.rename": RenameTheme,
+    "theme.delete": DeleteTheme,
 }
 
 
 def command_from_wire(raw: dict[str, Any]) -> Command:
     """Build a command from a schema-validated ``op`` object of a ``write`` frame."""
-    kind = raw["kind"]
-    cls = CLIENT_COMMANDS[kind]
     fields = {k: v for k, v in raw.items() if k != "kind"}
+    cls = CLIENT_COMMANDS[raw["kind"]]
+    if cls is AddActivity:
+        # On the wire "kind" names the command, so the activity's kind travels as "type".
+        fields["kind"] = fields.pop("type")
+    if "vote" in fields and fields["vote"] is not None:
+        fields["vote"] = VoteSpec(**fields["vote"])
+    if cls is UpdateEvent:
+        if "groups" in fields:
+            fields["groups"] = tuple(fields["groups"])
+        if "tables" in fields:
+            fields["tables"] = tuple(TableSpec(**t) for t in fields["tables"])
+    if cls is MergeNotes:
+        fields["notes"] = tuple(fields["notes"])
     return cls(**fields)

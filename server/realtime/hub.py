@@ -23,9 +23,9 @@ from ..domain.commands import Command
 from ..domain.fold import apply
 from ..domain.model import Actor, EventState, JsonDict, Op, Role
 from ..domain.rules import Decision, Limits, decide
-from ..domain.views import op_view, state_view
+from ..domain.views import op_view, sees_names, state_view
 from ..errors import Code, Rejection
-from ..protocol.frames import encode, encode_op, now_ms, ops_frame
+from ..protocol.frames import encode, encode_op, now_ms, ops_frame, resync_frame
 from .outbox import Outbox
 
 log = logging.getLogger("plenary.hub")
@@ -111,6 +111,8 @@ class Hub:
             self.state, _effects = apply(before, op)
             views = _encode_views(op, encoded, before, self.state)
             self._window.append((op.seq, views))
+            if before.anonymity != self.state.anonymity:
+                self._forget_names(before)
             for audience, view in views.items():
                 if view is not None:
                     self._outgoing[audience].append(view)
@@ -142,6 +144,19 @@ class Hub:
             frame = frames.get(audience)
             if frame is not None:
                 outbox.push(frame)
+
+    def _forget_names(self, before: EventState) -> None:
+        """Names may no longer be shown to some screens, which hold them already: those
+        reconnect, and every catch-up from now on is a snapshot, since the window's ops
+        were viewed under the old setting."""
+        self._window.clear()
+        for outbox, audience in list(self.outboxes.items()):
+            if sees_names(before.anonymity, audience) and not sees_names(
+                self.state.anonymity, audience
+            ):
+                outbox.push_direct(resync_frame("the event's privacy settings changed"))
+                outbox.close()
+                self.outboxes.pop(outbox, None)
 
     async def _fill_gap(self) -> None:
         try:

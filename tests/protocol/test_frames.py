@@ -12,11 +12,17 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from plenary.domain.commands import (
     CLIENT_COMMANDS,
+    AddActivity,
     AddNote,
     DeleteNote,
     EditNote,
     HideNote,
+    MergeNotes,
+    SetNoteTheme,
+    TableSpec,
     UnhideNote,
+    UpdateEvent,
+    VoteSpec,
     command_from_wire,
 )
 from plenary.domain.model import Op
@@ -88,6 +94,47 @@ VALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"t": "write", "id": "c3", "op": {"kind": "note.delete", "note": 2**53 - 1}},
     {"t": "write", "id": "c4", "op": {"kind": "note.hide", "note": 7}},
     {"t": "write", "id": "c5", "op": {"kind": "note.unhide", "note": 7}},
+    {"t": "write", "id": "c6", "op": {"kind": "note.add", "text": "x", "round": 9}},
+    {
+        "t": "write",
+        "id": "r1",
+        "op": {
+            "kind": "event.update",
+            "title": "Park vision",
+            "groups": ["Residents", "Council"],
+            "tables": [{"number": "1", "name": "Oak"}, {"number": "2"}],
+            "anonymity": "facilitators",
+        },
+    },
+    {"t": "write", "id": "r2", "op": {"kind": "activity.add", "type": "notes", "prompt": "Why?"}},
+    {
+        "t": "write",
+        "id": "r3",
+        "op": {
+            "kind": "activity.add",
+            "type": "vote",
+            "prompt": "Which?",
+            "vote": {"round": 9, "target": "themes", "budget": 5, "cap": 2, "results": "on_close"},
+        },
+    },
+    {"t": "write", "id": "r4", "op": {"kind": "activity.edit", "activity": 9, "prompt": "How?"}},
+    {"t": "write", "id": "r5", "op": {"kind": "activity.move", "activity": 9, "position": 0}},
+    {
+        "t": "write",
+        "id": "r6",
+        "op": {"kind": "activity.set_status", "activity": 9, "status": "open"},
+    },
+    {"t": "write", "id": "r7", "op": {"kind": "activity.set_current", "activity": None}},
+    {
+        "t": "write",
+        "id": "r8",
+        "op": {"kind": "activity.set_timer", "activity": 9, "seconds": 300},
+    },
+    {"t": "write", "id": "r9", "op": {"kind": "note.merge", "notes": [3, 4], "text": "both"}},
+    {"t": "write", "id": "t1", "op": {"kind": "theme.add", "round": 9, "name": "Transport"}},
+    {"t": "write", "id": "t2", "op": {"kind": "theme.rename", "theme": 12, "name": "Travel"}},
+    {"t": "write", "id": "t3", "op": {"kind": "theme.delete", "theme": 12}},
+    {"t": "write", "id": "t4", "op": {"kind": "note.set_theme", "note": 3, "theme": None}},
 ]
 
 
@@ -113,6 +160,17 @@ def test_every_client_frame_type_and_command_is_exercised() -> None:
         ({"kind": "note.delete", "note": 3}, DeleteNote(3)),
         ({"kind": "note.hide", "note": 3}, HideNote(3)),
         ({"kind": "note.unhide", "note": 3}, UnhideNote(3)),
+        ({"kind": "note.add", "text": "hi", "round": 9}, AddNote("hi", None, 9)),
+        (
+            {"kind": "event.update", "groups": ["A"], "tables": [{"number": "1"}]},
+            UpdateEvent(groups=("A",), tables=(TableSpec("1"),)),
+        ),
+        (
+            {"kind": "activity.add", "type": "vote", "prompt": "p", "vote": {"round": 9}},
+            AddActivity("vote", "p", VoteSpec(9)),
+        ),
+        ({"kind": "note.merge", "notes": [3, 4], "text": "t"}, MergeNotes((3, 4), "t")),
+        ({"kind": "note.set_theme", "note": 3, "theme": None}, SetNoteTheme(3, None)),
     ],
 )
 def test_write_frames_become_commands(op: dict[str, Any], command: object) -> None:
