@@ -178,10 +178,6 @@ Command = (
     | RemoveDot
 )
 
-# Decided and applied by the domain core, but not yet accepted from clients: dots go on
-# the wire together with the coalesced tally frames that replace them on screens.
-NOT_YET_ON_THE_WIRE: frozenset[type[Command]] = frozenset({AddDot, RemoveDot})
-
 # The commands a client may send over the websocket, by their wire name.
 CLIENT_COMMANDS: dict[str, type[Command]] = {
     "event.update": UpdateEvent,
@@ -201,6 +197,8 @@ CLIENT_COMMANDS: dict[str, type[Command]] = {
     "theme.add": AddTheme,
     "theme.rename": RenameTheme,
     "theme.delete": DeleteTheme,
+    "dot.add": AddDot,
+    "dot.remove": RemoveDot,
 }
 
 
@@ -211,7 +209,7 @@ def command_from_wire(raw: dict[str, Any]) -> Command:
     if cls is AddActivity:
         # On the wire "kind" names the command, so the activity's kind travels as "type".
         fields["kind"] = fields.pop("type")
-    if "vote" in fields and fields["vote"] is not None:
+    if cls in (AddActivity, EditActivity) and fields.get("vote") is not None:
         fields["vote"] = VoteSpec(**fields["vote"])
     if cls is UpdateEvent:
         if "groups" in fields:

@@ -12,7 +12,18 @@ from ..errors import Code, Rejection
 from .agenda import activity
 from .commands import AddDot, RemoveDot
 from .decision import Decision
-from .model import Activity, ActivityKind, ActivityStatus, Actor, EventState, VoteTarget
+from .model import (
+    Activity,
+    ActivityKind,
+    ActivityStatus,
+    Actor,
+    EventState,
+    JsonDict,
+    ResultsVisibility,
+    Role,
+    VoteTarget,
+)
+from .results import VoteResults, results
 
 
 def add_dot(state: EventState, actor: Actor, cmd: AddDot) -> Decision | Rejection:
@@ -75,3 +86,36 @@ def remaining(state: EventState, vote: Activity, voter: str) -> int:
     """The dots ``voter`` still has to place on ``vote``."""
     assert vote.vote is not None
     return vote.vote.budget - state.spent.get((vote.id, voter), 0)
+
+
+def vote_results(state: EventState, vote: Activity) -> VoteResults:
+    """The vote's standing, from the incremental tallies: no recount of dots."""
+    rows = (
+        (group or None, item, count)
+        for (vote_id, item, group), count in state.tallies.items()
+        if vote_id == vote.id
+    )
+    return results(rows, items(state, vote))
+
+
+def results_visible(vote: Activity, audience: Role) -> bool:
+    """Facilitators always see results; the room sees them live or once the vote closes,
+    as the vote's settings say."""
+    assert vote.vote is not None
+    if audience is Role.FACILITATOR or vote.vote.results is ResultsVisibility.LIVE:
+        return True
+    return vote.status in (ActivityStatus.CLOSED, ActivityStatus.ARCHIVED)
+
+
+def my_dots(state: EventState, vote: Activity, voter: str) -> JsonDict:
+    """What one voter sees of their own dots on ``vote``, on every device they use."""
+    mine = sorted(
+        (item, count)
+        for (vote_id, who, item), count in state.dots.items()
+        if vote_id == vote.id and who == voter
+    )
+    return {
+        "vote": vote.id,
+        "dots": [{"item": item, "count": count} for item, count in mine],
+        "remaining": remaining(state, vote, voter),
+    }

@@ -163,8 +163,9 @@ async def _handshake(ws: WebSocket, rt: Runtime, outbox: Outbox) -> tuple[Hub, G
         await _close(ws, CloseCode.EVENT_GONE, "no such event")
         return None
     audience = grant.actor.role
-    seq = rt.hubs.attach(hub, outbox, audience)
+    seq = rt.hubs.attach(hub, outbox, audience, grant.actor.id)
     resume, frames = hub.catchup_frames(frame["since"], seq, audience)
+    frames += hub.standing_frames(audience, grant.actor.id)
     welcome = {
         "t": "welcome",
         "event": grant.event,

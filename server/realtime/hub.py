@@ -19,9 +19,10 @@ import msgpack
 from ..bus import Bus, channel_for
 from ..db import store
 from ..db.engine import Database
+from ..domain import dots
 from ..domain.commands import Command
 from ..domain.fold import apply
-from ..domain.model import Actor, EventState, JsonDict, Op, Role
+from ..domain.model import ActivityStatus, Actor, EventState, JsonDict, Op, Role
 from ..domain.rules import Decision, Limits, decide
 from ..domain.views import op_view, sees_names, state_view
 from ..errors import Code, Rejection
@@ -38,7 +39,12 @@ GAP_WAIT_S = 0.05
 # parse at once; 256 ops of ~200 bytes is ~50 KB.
 CATCHUP_CHUNK = 256
 
+# Tallies go out at most this often per event: a room of 120 spending 5 dots each in ten
+# seconds is 60 dots a second, and a bar chart redrawn four times a second looks live.
+TALLY_INTERVAL_S = 0.25
+
 AUDIENCES = (Role.FACILITATOR, Role.PARTICIPANT, Role.OBSERVER)
+_DOT_KINDS = frozenset({"dot.added", "dot.removed"})
 # One op as each audience receives it: the encoded view, or None when it sees nothing.
 Views = dict[Role, bytes | None]
 
@@ -75,6 +81,12 @@ class Hub:
         self._write_lock = asyncio.Lock()
         self._snapshots: dict[Role, tuple[int, bytes]] = {}
         self.outboxes: dict[Outbox, Role] = {}
+        self._by_actor: dict[str, set[Outbox]] = {}
+        self._actor_of: dict[Outbox, str] = {}
+        self._tally_dirty: set[int] = set()  # votes whose standing changed
+        self._mine_dirty: set[tuple[str, int]] = set()  # (voter, vote) whose own dots changed
+        self._tally_handle: asyncio.TimerHandle | None = None
+        self._last_tally = float("-inf")
         self._last_flush = float("-inf")
 
     @property
@@ -113,11 +125,12 @@ class Hub:
             self._window.append((op.seq, views))
             if before.anonymity != self.state.anonymity:
                 self._forget_names(before)
+            self._note_vote_changes(op)
             for audience, view in views.items():
                 if view is not None:
                     self._outgoing[audience].append(view)
             self._outgoing_upto = op.seq
-        if any(self._outgoing.values()) and self._flush_handle is None:
+        if (any(self._outgoing.values()) or self._mine_dirty) and self._flush_handle is None:
             # At most one frame per tick per event, but a lone op after a quiet spell goes
             # out at once instead of waiting a tick; ops that follow it within the tick
             # wait and share the next frame, which is what keeps a burst cheap.
@@ -132,6 +145,7 @@ class Hub:
             self._flush_handle.cancel()
             self._flush_handle = None
         if not any(self._outgoing.values()):
+            self._send_mine()
             return
         self._last_flush = asyncio.get_running_loop().time()
         frames = {
@@ -144,6 +158,78 @@ class Hub:
             frame = frames.get(audience)
             if frame is not None:
                 outbox.push(frame)
+        self._send_mine()
+
+    # -- votes: tallies for the room, own dots for each voter ---------------------------
+
+    def _note_vote_changes(self, op: Op) -> None:
+        votes = [a for a in self.state.activities.values() if a.vote is not None]
+        if not votes:
+            return
+        if op.kind in _DOT_KINDS:
+            self._tally_dirty.add(op.data["vote"])
+            self._mine_dirty.add((op.by, op.data["vote"]))
+        elif op.kind.startswith(("note", "theme", "activity")):
+            # Items come and go (a hidden or merged note, a deleted theme) and a vote's
+            # status decides who sees its results: the standing may read differently.
+            self._tally_dirty.update(v.id for v in votes)
+        else:
+            return
+        if self._tally_dirty and self._tally_handle is None:
+            loop = asyncio.get_running_loop()
+            wait = max(0.0, self._last_tally + TALLY_INTERVAL_S - loop.time())
+            self._tally_handle = loop.call_later(wait, self.send_tallies)
+
+    def send_tallies(self) -> None:
+        """Each changed vote's standing, once per interval, to the screens that may see it."""
+        if self._tally_handle is not None:
+            self._tally_handle.cancel()
+            self._tally_handle = None
+        self.flush()  # the ops a tally reflects go out before it
+        self._last_tally = asyncio.get_running_loop().time()
+        dirty, self._tally_dirty = self._tally_dirty, set()
+        for vote_id in sorted(dirty):
+            frame = self._tally_frame(vote_id)
+            if frame is None:
+                continue
+            vote = self.state.activities[vote_id]
+            for outbox, audience in self.outboxes.items():
+                if dots.results_visible(vote, audience):
+                    outbox.push(frame)
+
+    def _tally_frame(self, vote_id: int) -> bytes | None:
+        vote = self.state.activities.get(vote_id)
+        if vote is None or vote.vote is None or vote.status is ActivityStatus.DRAFT:
+            return None
+        standing = dots.vote_results(self.state, vote).to_wire()
+        return encode({"t": "tally", "vote": vote_id, "seq": self.seq, "results": standing})
+
+    def _send_mine(self) -> None:
+        dirty, self._mine_dirty = self._mine_dirty, set()
+        for voter, vote_id in sorted(dirty):
+            outboxes = self._by_actor.get(voter)
+            if outboxes:
+                frame = self._mine_frame(voter, vote_id)
+                for outbox in outboxes:
+                    outbox.push(frame)
+
+    def _mine_frame(self, voter: str, vote_id: int) -> bytes:
+        vote = self.state.activities[vote_id]
+        return encode({"t": "mine", "seq": self.seq, **dots.my_dots(self.state, vote, voter)})
+
+    def standing_frames(self, audience: Role, actor_id: str) -> list[bytes]:
+        """What a connection needs besides the ops: the tallies it may see, and its own
+        dots on every vote."""
+        frames = []
+        for vote in sorted(self.state.activities.values(), key=lambda a: a.id):
+            if vote.vote is None or vote.status is ActivityStatus.DRAFT:
+                continue
+            tally = self._tally_frame(vote.id)
+            if tally is not None and dots.results_visible(vote, audience):
+                frames.append(tally)
+            if audience is Role.PARTICIPANT:
+                frames.append(self._mine_frame(actor_id, vote.id))
+        return frames
 
     def _forget_names(self, before: EventState) -> None:
         """Names may no longer be shown to some screens, which hold them already: those
@@ -156,7 +242,7 @@ class Hub:
             ):
                 outbox.push_direct(resync_frame("the event's privacy settings changed"))
                 outbox.close()
-                self.outboxes.pop(outbox, None)
+                self.detach(outbox)
 
     async def _fill_gap(self) -> None:
         try:
@@ -183,15 +269,24 @@ class Hub:
 
     # -- connections -------------------------------------------------------------------
 
-    def attach(self, outbox: Outbox, audience: Role) -> int:
+    def attach(self, outbox: Outbox, audience: Role, actor_id: str) -> int:
         """Start delivering to ``outbox`` what ``audience`` sees; it receives every op
         after the returned seq."""
         self.flush()  # ops up to self.seq go to the existing connections only
         self.outboxes[outbox] = audience
+        self._actor_of[outbox] = actor_id
+        self._by_actor.setdefault(actor_id, set()).add(outbox)
         return self.seq
 
     def detach(self, outbox: Outbox) -> None:
         self.outboxes.pop(outbox, None)
+        actor_id = self._actor_of.pop(outbox, None)
+        if actor_id is not None:
+            mine = self._by_actor.get(actor_id)
+            if mine is not None:
+                mine.discard(outbox)
+                if not mine:
+                    del self._by_actor[actor_id]
 
     def catchup_frames(self, since: int, upto: int, audience: Role) -> tuple[str, list[bytes]]:
         """Frames that bring a client of ``audience`` from ``since`` to ``upto`` without
@@ -258,6 +353,8 @@ class Hub:
     def close(self, reason_frame: bytes | None = None) -> None:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
+        if self._tally_handle is not None:
+            self._tally_handle.cancel()
         if self._gap_task is not None:
             self._gap_task.cancel()
         for outbox in list(self.outboxes):
@@ -353,11 +450,11 @@ class Hubs:
             except Exception:
                 log.exception("catch-up of %s after bus reconnect failed", hub.channel)
 
-    def attach(self, hub: Hub, outbox: Outbox, audience: Role) -> int:
+    def attach(self, hub: Hub, outbox: Outbox, audience: Role, actor_id: str) -> int:
         handle = self._evictions.pop(hub.event_id, None)
         if handle is not None:
             handle.cancel()
-        return hub.attach(outbox, audience)
+        return hub.attach(outbox, audience, actor_id)
 
     def detach(self, hub: Hub, outbox: Outbox) -> None:
         hub.detach(outbox)

@@ -4,13 +4,14 @@ follows live, and what each role may see and do holds."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgpack
 from plenary.domain.model import ActivityStatus, Role
 from plenary.domain.views import state_view
 
-from .helpers import assert_log_matches_state, live_state, new_event, wait_frames
+from .helpers import assert_log_matches_state, live_state, log_ops, new_event, wait_frames
 
 
 async def _ok(client: Any, op: dict[str, Any]) -> int:
@@ -144,3 +145,85 @@ async def test_stricter_anonymity_takes_names_off_the_screens_that_had_them(serv
     await facilitator_view.wait_for_seq(changed)
     assert facilitator_view.snapshot is not None
     assert {p["name"] for p in facilitator_view.snapshot["state"]["participants"]} == {"Ann"}
+
+
+async def test_a_vote_runs_end_to_end_and_its_limits_hold(server):
+    ev = await new_event(server)
+    fac = await ev.facilitator()
+    ann_token = (await ev.join(name="Ann", group="GP"))["token"]
+    ann_phone = await server.client(ann_token)
+    ann_laptop = await server.client(ann_token)  # the same person on a second device
+    bob = await ev.participant("Bob", "Resident")
+    obs = await ev.observer()
+
+    round_ = await _ok(fac, {"kind": "activity.add", "type": "notes", "prompt": "Ideas?"})
+    await _ok(fac, {"kind": "activity.set_status", "activity": round_, "status": "open"})
+    await _ok(fac, {"kind": "activity.set_current", "activity": round_})
+    n1 = (await bob.add_note("night buses"))["seq"]
+    n2 = (await bob.add_note("cycle lanes"))["seq"]
+    vote = await _ok(
+        fac,
+        {
+            "kind": "activity.add",
+            "type": "vote",
+            "prompt": "Which matter most?",
+            "vote": {"round": round_, "budget": 3, "cap": 2, "results": "on_close"},
+        },
+    )
+    await _refused(ann_phone, {"kind": "dot.add", "vote": vote, "item": n1}, "conflict")
+    await _ok(fac, {"kind": "activity.set_status", "activity": vote, "status": "open"})
+    await _refused(fac, {"kind": "dot.add", "vote": vote, "item": n1}, "forbidden")
+    await _refused(obs, {"kind": "dot.add", "vote": vote, "item": n1}, "forbidden")
+
+    # Ann spends from both devices at once: 8 attempts at a budget of 3, cap 2 per item.
+    attempts = [
+        device.write({"kind": "dot.add", "vote": vote, "item": item})
+        for device in (ann_phone, ann_laptop)
+        for item in (n1, n1, n2, n2)
+    ]
+    replies = await asyncio.gather(*attempts)
+    accepted = [r for r in replies if r["t"] == "ack"]
+    assert len(accepted) == 3, replies
+    assert all(r["code"] == "conflict" for r in replies if r["t"] == "error")
+    # A retry of an accepted dot is the same dot, not a fourth one.
+    first = next(r for r in replies if r["t"] == "ack")
+    again = await ann_phone.write({"kind": "dot.add", "vote": vote, "item": n1}, op_id=first["id"])
+    if again["t"] == "ack":  # the laptop's op ids differ from the phone's
+        assert again["dup"] is True and again["seq"] == first["seq"]
+    await _ok(bob, {"kind": "dot.add", "vote": vote, "item": n2})
+
+    state = await live_state(server.runtime, ev.id)
+    ann_id = ann_phone.welcome["you"]
+    assert state.spent[(vote, ann_id)] == 3
+    assert all(count <= 2 for (v, who, _), count in state.dots.items() if who == ann_id)
+
+    # Ann's devices both know what she has left; nobody received a dot.
+    for device in (ann_phone, ann_laptop):
+        (latest,) = (await wait_frames(device, lambda f: f["t"] == "mine" and f["remaining"] == 0))[
+            -1:
+        ]
+        assert sum(d["count"] for d in latest["dots"]) == 3
+    # Results are hidden until the vote closes: the facilitator sees tallies, the room not.
+    (tally,) = (
+        await wait_frames(
+            fac, lambda f: f["t"] == "tally" and sum(i["total"] for i in f["results"]["items"]) == 4
+        )
+    )[-1:]
+    assert {i["item"]: i["by_group"] for i in tally["results"]["items"]}[n2]["Resident"] == 1
+    assert not [f for f in obs.frames if f["t"] == "tally"]
+
+    await _ok(fac, {"kind": "activity.set_status", "activity": vote, "status": "closed"})
+    await _refused(bob, {"kind": "dot.add", "vote": vote, "item": n1}, "conflict")
+    await _refused(bob, {"kind": "dot.remove", "vote": vote, "item": n2}, "conflict")
+    (closed,) = (await wait_frames(obs, lambda f: f["t"] == "tally"))[-1:]
+    assert sum(i["total"] for i in closed["results"]["items"]) == 4
+
+    final = await ev.seq()
+    for c in (fac, ann_phone, ann_laptop, bob, obs):
+        await c.wait_for_seq(final)
+        assert not [op for op in c.ops if op["kind"].startswith("dot.")], "a dot was broadcast"
+    log = await log_ops(server.runtime, ev.id)
+    assert sum(op.kind == "dot.added" for op in log) == 4
+    await assert_log_matches_state(server.runtime, ev.id)
+    # Tallies were coalesced: far fewer than one per dot and status change.
+    assert len([f for f in fac.frames if f["t"] == "tally"]) <= 6

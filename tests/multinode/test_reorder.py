@@ -77,7 +77,7 @@ class Nodes:
 
     def outbox(self) -> Outbox:
         outbox = Outbox(10_000)
-        self.runtime.hubs.attach(self.hub, outbox, Role.FACILITATOR)
+        self.runtime.hubs.attach(self.hub, outbox, Role.FACILITATOR, "f-test")
         outbox.release([])
         return outbox
 
@@ -253,7 +253,7 @@ async def test_an_op_the_hub_cannot_apply_does_not_deafen_the_node(nodes: Nodes)
     receiving = await nodes.runtime.hubs.get(event_id)
     assert receiving is not None
     outbox = Outbox(1000)
-    nodes.runtime.hubs.attach(receiving, outbox, Role.FACILITATOR)
+    nodes.runtime.hubs.attach(receiving, outbox, Role.FACILITATOR, "f-test")
     outbox.release([])
     writer_bus = RecordingBus()
     writer = Hub(event_id, nodes.runtime.db, writer_bus, nodes.runtime.limits, 1000, 0.01)

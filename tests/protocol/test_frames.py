@@ -13,11 +13,13 @@ from jsonschema import Draft202012Validator
 from plenary.domain.commands import (
     CLIENT_COMMANDS,
     AddActivity,
+    AddDot,
     AddNote,
     DeleteNote,
     EditNote,
     HideNote,
     MergeNotes,
+    RemoveDot,
     SetNoteTheme,
     TableSpec,
     UnhideNote,
@@ -135,6 +137,8 @@ VALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"t": "write", "id": "t2", "op": {"kind": "theme.rename", "theme": 12, "name": "Travel"}},
     {"t": "write", "id": "t3", "op": {"kind": "theme.delete", "theme": 12}},
     {"t": "write", "id": "t4", "op": {"kind": "note.set_theme", "note": 3, "theme": None}},
+    {"t": "write", "id": "d1", "op": {"kind": "dot.add", "vote": 9, "item": 3}},
+    {"t": "write", "id": "d2", "op": {"kind": "dot.remove", "vote": 9, "item": 3}},
 ]
 
 
@@ -171,6 +175,8 @@ def test_every_client_frame_type_and_command_is_exercised() -> None:
         ),
         ({"kind": "note.merge", "notes": [3, 4], "text": "t"}, MergeNotes((3, 4), "t")),
         ({"kind": "note.set_theme", "note": 3, "theme": None}, SetNoteTheme(3, None)),
+        ({"kind": "dot.add", "vote": 9, "item": 3}, AddDot(9, 3)),
+        ({"kind": "dot.remove", "vote": 9, "item": 3}, RemoveDot(9, 3)),
     ],
 )
 def test_write_frames_become_commands(op: dict[str, Any], command: object) -> None:
