@@ -18,7 +18,7 @@ from . import config as config_module
 from .config import Config
 from .realtime import connection
 from .runtime import Runtime
-from .web import api
+from .web import api, exports
 from .web.client import client_dir, page
 
 log = logging.getLogger("plenary")
@@ -57,6 +57,8 @@ def create_app(config: Config | None = None, *, demo_base_url: str | None = None
         Route("/api/join", api.join, methods=["POST"]),
         Route("/api/observe", api.observe, methods=["POST"]),
         Route("/api/facilitate", api.facilitate, methods=["POST"]),
+        Route("/api/events/{event}/archive", exports.event_archive),
+        Route("/api/events/{event}/activities/{activity:int}.csv", exports.activity_csv),
         WebSocketRoute("/ws", websocket),
         Route("/", page),
         Route("/j/{code}", page),

@@ -1,13 +1,16 @@
-"""The ``plenary`` command: serve, demo, migrate, settings."""
+"""The ``plenary`` command: serve, demo, migrate, settings, export, import."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import logging
 import socket
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -31,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("settings", help="print every setting, its value and where it came from")
+    export = sub.add_parser("export", help="write an event's complete archive (JSON)")
+    export.add_argument("event", help="the event id")
+    export.add_argument("--out", help="file to write (default: standard output)")
+    restore = sub.add_parser("import", help="restore an event from its archive")
+    restore.add_argument("archive", help="a file written by `plenary export`")
 
     args = parser.parse_args(argv)
     try:
@@ -53,12 +61,71 @@ def main(argv: Sequence[str] | None = None) -> int:
             upgrade(config.database_url)
             print(f"database at revision {current(config.database_url)}")
             return 0
+        case "export":
+            return _export(config, args.event, args.out)
+        case "import":
+            return _import(config, args.archive)
         case "settings":
             for env, value, source, help_text in config.describe():
                 print(f"{env}={value}    ({source})")
                 print(textwrap.indent(textwrap.fill(help_text, 88), "    "))
             return 0
     return 2
+
+
+def _export(config: Config, event_id: str, out: str | None) -> int:
+    from .db.engine import Database
+    from .web.exports import load_archive
+
+    async def read() -> dict[str, Any] | None:
+        db = Database(config.database_url)
+        try:
+            return await load_archive(db, event_id)
+        finally:
+            await db.dispose()
+
+    data = asyncio.run(read())
+    if data is None:
+        print(f"plenary: no event {event_id} in this database", file=sys.stderr)
+        return 1
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if out is None:
+        print(text)
+    else:
+        Path(out).write_text(text + "\n", encoding="utf-8")
+        print(f"event {event_id}: {len(data['ops'])} ops written to {out}")
+    return 0
+
+
+def _import(config: Config, path: str) -> int:
+    from .db.engine import Database
+    from .db.migrate import upgrade
+    from .domain.model import EventState
+    from .errors import Rejection
+    from .web.exports import restore_archive
+
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"plenary: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    upgrade(config.database_url)
+
+    async def write() -> EventState | Rejection:
+        db = Database(config.database_url)
+        try:
+            return await restore_archive(db, raw)
+        finally:
+            await db.dispose()
+
+    restored = asyncio.run(write())
+    if isinstance(restored, Rejection):
+        print(f"plenary: not imported: {restored.message}", file=sys.stderr)
+        return 1
+    print(
+        f"event {restored.id} ({restored.title}) restored: {restored.seq} ops, code {restored.code}"
+    )
+    return 0
 
 
 def _server_args(p: argparse.ArgumentParser) -> None:

@@ -343,7 +343,8 @@ def _routes() -> list[tuple[str, str]]:
             if kw.arg == "methods":
                 methods = ast.literal_eval(kw.value)
         method = "WS" if node.func.id == "WebSocketRoute" else methods[0]
-        found.append((method, path.value))
+        # A path converter ({activity:int}) is documented as the plain parameter.
+        found.append((method, re.sub(r"\{(\w+):\w+\}", r"{\1}", path.value)))
     assert found, "no routes found in server/app.py"
     return found
 

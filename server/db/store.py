@@ -9,8 +9,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.fold import Effect, EventChanged, NoteChanged, NoteRemoved, ParticipantChanged
-from ..domain.model import Op
+from ..domain.export import EventRecord, Logged
+from ..domain.fold import (
+    Effect,
+    EventChanged,
+    NoteChanged,
+    NoteRemoved,
+    ParticipantChanged,
+    apply,
+)
+from ..domain.model import EventState, Op
 from .models import EventRow, NoteRow, OpRow, ParticipantRow
 
 events = EventRow.__table__  # type: ignore[attr-defined]
@@ -185,3 +193,32 @@ async def delete_event(conn: AsyncConnection, event_id: str) -> None:
     """Remove an event that never got its first op (its creation was refused)."""
     await conn.execute(delete(ops).where(ops.c.event_id == event_id))
     await conn.execute(delete(events).where(events.c.id == event_id))
+
+
+async def read_log(conn: AsyncConnection, event_id: str) -> list[Logged]:
+    """The whole log with the client op ids it was written under: what an archive holds."""
+    rows = await conn.execute(
+        select(ops.c.seq, ops.c.kind, ops.c.actor, ops.c.at, ops.c.data, ops.c.client_op_id)
+        .where(ops.c.event_id == event_id)
+        .order_by(ops.c.seq)
+    )
+    return [
+        Logged(Op(seq=r.seq, kind=r.kind, by=r.actor, at=r.at, data=r.data), r.client_op_id)
+        for r in rows
+    ]
+
+
+async def restore(conn: AsyncConnection, event: EventRecord, log: list[Logged]) -> None:
+    """Write an archived event into this database: the same row, the same log, and the
+    projections its ops drive, exactly as if it had run here. The caller commits."""
+    await insert_event(
+        conn,
+        event_id=event.id,
+        code=event.code,
+        key_hash=event.facilitator_key_hash,
+        created_at=event.created_at,
+    )
+    state = EventState(id=event.id)
+    for entry in log:
+        state, effects = apply(state, entry.op)
+        await record(conn, event.id, entry.op, entry.client_op_id, effects)
