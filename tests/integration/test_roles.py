@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from plenary.domain.commands import CLIENT_COMMANDS
 
 from .helpers import (
     assert_gapless,
@@ -32,7 +33,23 @@ async def test_observer_cannot_write_anything(server):
         {"kind": "note.hide", "note": note},
         {"kind": "note.unhide", "note": hidden},
         {"kind": "note.edit", "note": 9999, "text": "no such note"},
+        {"kind": "note.merge", "notes": [note, hidden], "text": "merged"},
+        {"kind": "note.set_theme", "note": note, "theme": None},
+        {"kind": "theme.add", "round": 1, "name": "Theirs"},
+        {"kind": "theme.rename", "theme": 1, "name": "Theirs"},
+        {"kind": "theme.delete", "theme": 1},
+        {"kind": "event.update", "title": "Taken over"},
+        {"kind": "activity.add", "type": "notes", "prompt": "Mine?"},
+        {"kind": "activity.edit", "activity": 1, "prompt": "Mine?"},
+        {"kind": "activity.move", "activity": 1, "position": 0},
+        {"kind": "activity.set_status", "activity": 1, "status": "open"},
+        {"kind": "activity.set_current", "activity": None},
+        {"kind": "activity.set_timer", "activity": 1, "seconds": 60},
+        {"kind": "dot.add", "vote": 1, "item": note},
+        {"kind": "dot.remove", "vote": 1, "item": note},
     ]
+    # Every kind of write there is, tried at least once.
+    assert {c["kind"] for c in commands} == set(CLIENT_COMMANDS)
     for i, command in enumerate(commands):
         reply = await obs.write(command, op_id=f"obs-{i}")
         assert reply["t"] == "error", (command, reply)
