@@ -157,3 +157,65 @@ async def test_client_of_a_resumes_on_b(cluster: Cluster, b_loaded: bool) -> Non
     log = await read_log(cluster.database_url, ev["event"])
     assert len(log) == final
     assert same_ops(first.ops + resumed.ops, log)
+
+
+async def test_one_voter_on_two_nodes_at_once_stays_within_budget(cluster: Cluster) -> None:
+    """A participant's phone on A and laptop on B spend dots at the same moment: the event
+    row lock makes the two processes take turns, so the budget and cap hold exactly, and
+    both nodes send the same final tally."""
+    a = cluster.start("A")
+    b = cluster.start("B")
+    ev = await a.create_event()
+    code = ev["code"]
+    fac = await a.client(ev["facilitator_token"])
+    author = await a.participant(code, "Author")
+    joined = await b.join(code, "Voter")
+    phone, laptop = await a.client(joined["token"]), await b.client(joined["token"])
+    watchers = [await a.observer(code), await b.observer(code)]
+
+    async def ok(client: Client, op: dict[str, Any]) -> int:
+        reply = await client.write(op)
+        assert reply["t"] == "ack", (op, reply)
+        return int(reply["seq"])
+
+    round_ = await ok(fac, {"kind": "activity.add", "type": "notes", "prompt": "Ideas?"})
+    await ok(fac, {"kind": "activity.set_status", "activity": round_, "status": "open"})
+    items = [
+        await ok(author, {"kind": "note.add", "text": f"idea {i}", "round": round_})
+        for i in range(3)
+    ]
+    spec = {"round": round_, "budget": 4, "cap": 2, "results": "live"}
+    vote = await ok(fac, {"kind": "activity.add", "type": "vote", "prompt": "Top?", "vote": spec})
+    await ok(fac, {"kind": "activity.set_status", "activity": vote, "status": "open"})
+
+    attempts = [
+        device.write({"kind": "dot.add", "vote": vote, "item": item})
+        for _ in range(3)
+        for device in (phone, laptop)
+        for item in items
+    ]
+    replies = await asyncio.gather(*attempts)
+    assert sum(r["t"] == "ack" for r in replies) == 4, replies
+    assert all(r["code"] == "conflict" for r in replies if r["t"] == "error")
+
+    log = await read_log(cluster.database_url, ev["event"])
+    dots: dict[int, int] = {}
+    for op in log:
+        if op["kind"] == "dot.added":
+            dots[op["data"]["item"]] = dots.get(op["data"]["item"], 0) + 1
+    assert sum(dots.values()) == 4 and max(dots.values()) <= 2, dots
+
+    async def final_tally(client: Client) -> dict[str, Any]:
+        async def reached() -> dict[str, Any]:
+            while True:
+                tallies = [f for f in client.frames if f["t"] == "tally"]
+                if tallies and sum(i["total"] for i in tallies[-1]["results"]["items"]) == 4:
+                    return tallies[-1]
+                await asyncio.sleep(0.05)  # frames arrive on the client's reader task
+
+        return await asyncio.wait_for(reached(), DELIVERY_TIMEOUT_S)
+
+    on_a, on_b = await final_tally(watchers[0]), await final_tally(watchers[1])
+    assert on_a["results"] == on_b["results"]
+    for device in (phone, laptop):
+        assert not [op for op in device.ops if op["kind"].startswith("dot.")]
