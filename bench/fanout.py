@@ -322,7 +322,7 @@ async def peer_server(port: int) -> None:
                     "at": int(time.time() * 1000),
                     "data": {"text": frame["op"]["text"], "colour": frame["op"].get("colour")},
                 }
-                broadcast(clients, msgpack.packb({"t": "ops", "ops": [op]}))
+                broadcast(clients, msgpack.packb({"t": "ops", "upto": op["seq"], "ops": [op]}))
                 await ws.send(msgpack.packb({"t": "ack", "id": frame["id"], "seq": seq}))
         finally:
             clients.discard(ws)
@@ -385,7 +385,8 @@ async def _read_client(ws: ClientConnection, got: Received) -> None:
             kind = frame.get("t")
             if kind == "ops":
                 ops = frame["ops"]
-                if ops[0]["seq"] > got.welcome_seq:
+                # A frame may carry no ops, only a new cursor (ops this screen may not see).
+                if frame["upto"] > got.welcome_seq:
                     got.live_frames += 1
                 for op in ops:
                     got.seqs.append(op["seq"])
@@ -541,7 +542,7 @@ async def write_notes(url: str, token: str, since: int, notes: int, rate: float)
 # -- one run -----------------------------------------------------------------------------
 
 
-def _percentile(ordered: Sequence[int], p: float) -> float:
+def percentile(ordered: Sequence[int], p: float) -> float:
     """Nearest-rank percentile of sorted values."""
     if not ordered:
         return math.nan
@@ -688,9 +689,9 @@ def _score(
         result.loss += len(expected - seen)
     latencies.sort()
     ms = 1e-6
-    result.p50_ms = _percentile(latencies, 0.50) * ms
-    result.p90_ms = _percentile(latencies, 0.90) * ms
-    result.p99_ms = _percentile(latencies, 0.99) * ms
+    result.p50_ms = percentile(latencies, 0.50) * ms
+    result.p90_ms = percentile(latencies, 0.90) * ms
+    result.p99_ms = percentile(latencies, 0.99) * ms
     result.max_ms = latencies[-1] * ms if latencies else math.nan
     result.duration_s = (last_received - first_sent) * 1e-9
     if result.duration_s > 0:
@@ -767,12 +768,12 @@ def format_table(
     lines = [
         f"{clients} clients, {args.notes} notes at {args.rate:g}/s, tick {args.tick_ms:g} ms, "
         f"median of {args.repeat} run(s) (loss/dup/ooo/closed: total)",
-        *(_aligned(r, widths) for r in [header, *rows]),
+        *(aligned(r, widths) for r in [header, *rows]),
     ]
     return "\n".join(lines)
 
 
-def _aligned(cells: list[str], widths: list[int]) -> str:
+def aligned(cells: list[str], widths: list[int]) -> str:
     """The first column left-aligned, figures right-aligned."""
     rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
     return "  ".join([cells[0].ljust(widths[0]), *rest])

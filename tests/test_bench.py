@@ -1,0 +1,61 @@
+"""The benchmarks still run against the current protocol.
+
+Not a performance test (figures are the benchmarks' own business and these machines are
+noisy): a tiny run of each must exit 0, which it does only if nothing was lost, doubled,
+reordered or broadcast that should not be.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+@pytest.mark.timeout(300)
+def test_fanout_runs() -> None:
+    done = _bench(
+        "bench/fanout.py",
+        "--backend",
+        "sqlite",
+        "--clients",
+        "20",
+        "--notes",
+        "20",
+        "--repeat",
+        "1",
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "plenary-sqlite" in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_room_runs() -> None:
+    done = _bench(
+        "bench/room.py",
+        "--backend",
+        "sqlite",
+        "--participants",
+        "12",
+        "--observers",
+        "2",
+        "--repeat",
+        "1",
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "vote storm" in done.stdout
