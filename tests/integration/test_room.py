@@ -185,11 +185,11 @@ async def test_a_vote_runs_end_to_end_and_its_limits_hold(server):
     accepted = [r for r in replies if r["t"] == "ack"]
     assert len(accepted) == 3, replies
     assert all(r["code"] == "conflict" for r in replies if r["t"] == "error")
-    # A retry of an accepted dot is the same dot, not a fourth one.
+    # A retry of an accepted dot, from either device (op ids belong to the person), is
+    # the same dot, not a fourth one.
     first = next(r for r in replies if r["t"] == "ack")
     again = await ann_phone.write({"kind": "dot.add", "vote": vote, "item": n1}, op_id=first["id"])
-    if again["t"] == "ack":  # the laptop's op ids differ from the phone's
-        assert again["dup"] is True and again["seq"] == first["seq"]
+    assert (again["t"], again["dup"], again["seq"]) == ("ack", True, first["seq"]), again
     await _ok(bob, {"kind": "dot.add", "vote": vote, "item": n2})
 
     state = await live_state(server.runtime, ev.id)
