@@ -18,7 +18,7 @@ from . import config as config_module
 from .config import Config
 from .realtime import connection
 from .runtime import Runtime
-from .web import api, exports
+from .web import api, drafts, exports
 from .web.client import client_dir, page
 
 log = logging.getLogger("plenary")
@@ -59,6 +59,14 @@ def create_app(config: Config | None = None, *, demo_base_url: str | None = None
         Route("/api/facilitate", api.facilitate, methods=["POST"]),
         Route("/api/events/{event}/archive", exports.event_archive),
         Route("/api/events/{event}/activities/{activity:int}.csv", exports.activity_csv),
+        Route("/api/events/{event}/drafts/{activity:int}/versions", drafts.versions),
+        Route("/api/events/{event}/drafts/{activity:int}/versions/{version:int}", drafts.version),
+        Route(
+            "/api/events/{event}/drafts/{activity:int}/versions/{version:int}/report",
+            drafts.report,
+        ),
+        Route("/api/events/{event}/drafts/{activity:int}/diff", drafts.diff),
+        Route("/api/events/{event}/drafts/{activity:int}/reactions", drafts.compare),
         WebSocketRoute("/ws", websocket),
         Route("/", page),
         Route("/j/{code}", page),

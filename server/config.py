@@ -122,8 +122,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PLENARY_MAX_FRAME_BYTES",
         "max_frame_bytes",
-        "65536",
-        "Largest websocket frame a client may send; larger frames close the connection (1009).",
+        "1048576",
+        "Largest websocket frame a client may send; larger frames close the connection (1009). "
+        "The default fits a saved draft of the longest length allowed (300,000 characters).",
         _positive_int,
     ),
     Setting(

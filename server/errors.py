@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import Any
 
 
 class Code(StrEnum):
@@ -65,3 +66,5 @@ class Rejection:
 
     code: Code
     message: str
+    # What a client needs to act on the refusal, e.g. both texts of a draft conflict.
+    detail: dict[str, Any] | None = None

@@ -31,7 +31,7 @@ def test_defaults_with_an_empty_environment(
     assert config.allowed_origins == ()
     assert config.create_key == ""
     assert config.migrate_on_start is True
-    assert config.max_frame_bytes == 65536
+    assert config.max_frame_bytes == 1048576
     assert config.note_max_chars == 280
     assert config.client_queue_frames == 256
     assert config.resume_window_ops == 2048

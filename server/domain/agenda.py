@@ -21,6 +21,7 @@ from .model import (
     Anonymity,
     EventState,
     JsonDict,
+    ReactionsVisibility,
     ResultsVisibility,
     VoteTarget,
 )
@@ -134,7 +135,21 @@ def add_activity(state: EventState, cmd: AddActivity) -> Decision | Rejection:
         vote = checked
     elif cmd.vote is not None:
         return Rejection(Code.INVALID, "only a vote has vote settings")
-    return Decision("activity.added", {"kind": cmd.kind, "prompt": prompt, "vote": vote})
+    data: JsonDict = {"kind": cmd.kind, "prompt": prompt, "vote": vote}
+    if cmd.kind == ActivityKind.DRAFT:
+        reactions = _check_reactions(cmd.reactions or ReactionsVisibility.FACILITATORS)
+        if isinstance(reactions, Rejection):
+            return reactions
+        data["reactions"] = reactions
+    elif cmd.reactions is not None:
+        return Rejection(Code.INVALID, "only a draft has reaction settings")
+    return Decision("activity.added", data)
+
+
+def _check_reactions(raw: str) -> str | Rejection:
+    if not _member(ReactionsVisibility, raw):
+        return Rejection(Code.INVALID, f"reactions must be one of: {_names(ReactionsVisibility)}")
+    return raw
 
 
 def _check_vote(state: EventState, spec: VoteSpec) -> JsonDict | Rejection:
@@ -178,6 +193,13 @@ def edit_activity(state: EventState, cmd: EditActivity) -> Decision | Rejection:
         if isinstance(vote, Rejection):
             return vote
         data["vote"] = vote
+    if cmd.reactions is not None:
+        if found.kind is not ActivityKind.DRAFT:
+            return Rejection(Code.INVALID, "only a draft has reaction settings")
+        reactions = _check_reactions(cmd.reactions)
+        if isinstance(reactions, Rejection):
+            return reactions
+        data["reactions"] = reactions
     if len(data) == 1:
         return Rejection(Code.INVALID, "nothing to change")
     return Decision("activity.edited", data)
@@ -250,7 +272,9 @@ def changeable(state: EventState, activity_id: int) -> Activity | Rejection:
     return found
 
 
-_Choice = type[Anonymity | ActivityKind | VoteTarget | ResultsVisibility | ActivityStatus]
+_Choice = type[
+    Anonymity | ActivityKind | VoteTarget | ResultsVisibility | ActivityStatus | ReactionsVisibility
+]
 
 
 def _member(values: _Choice, raw: str) -> bool:

@@ -53,6 +53,7 @@ class AddActivity:
     kind: str
     prompt: str
     vote: VoteSpec | None = None
+    reactions: str | None = None  # a draft's ReactionsVisibility; default "facilitators"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class EditActivity:
     activity: int
     prompt: str | None = None
     vote: VoteSpec | None = None
+    reactions: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,58 @@ class RemoveDot:
     item: int
 
 
+@dataclass(frozen=True)
+class SetWriter:
+    """A facilitator puts a participant on the writing team, or takes them off it."""
+
+    participant: str
+    writer: bool
+
+
+@dataclass(frozen=True)
+class SaveDraft:
+    activity: int
+    base: int  # the version the text was written from; 0 for the first
+    text: str
+
+
+@dataclass(frozen=True)
+class PublishDraft:
+    activity: int
+    version: int
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    kind: str  # "theme" | "note" | "vote"
+    id: int
+    item: int | None = None  # for a vote: one of its notes or themes
+
+
+@dataclass(frozen=True)
+class ExplainChange:
+    """Why a section of a version reads as it does; an empty rationale with no links
+    takes the explanation away."""
+
+    activity: int
+    version: int
+    section: str
+    rationale: str
+    links: tuple[LinkSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class React:
+    """A participant's reaction to one section of the published version; None takes it
+    back."""
+
+    activity: int
+    version: int
+    section: str
+    reaction: str | None
+    comment: str | None = None
+
+
 Command = (
     CreateEvent
     | Join
@@ -176,6 +230,11 @@ Command = (
     | SetNoteTheme
     | AddDot
     | RemoveDot
+    | SetWriter
+    | SaveDraft
+    | PublishDraft
+    | ExplainChange
+    | React
 )
 
 # The commands a client may send over the websocket, by their wire name.
@@ -199,6 +258,11 @@ CLIENT_COMMANDS: dict[str, type[Command]] = {
     "theme.delete": DeleteTheme,
     "dot.add": AddDot,
     "dot.remove": RemoveDot,
+    "writer.set": SetWriter,
+    "draft.save": SaveDraft,
+    "draft.publish": PublishDraft,
+    "draft.explain": ExplainChange,
+    "reaction.set": React,
 }
 
 
@@ -218,4 +282,6 @@ def command_from_wire(raw: dict[str, Any]) -> Command:
             fields["tables"] = tuple(TableSpec(**t) for t in fields["tables"])
     if cls is MergeNotes:
         fields["notes"] = tuple(fields["notes"])
+    if cls is ExplainChange:
+        fields["links"] = tuple(LinkSpec(**link) for link in fields.get("links", ()))
     return cls(**fields)

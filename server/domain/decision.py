@@ -10,6 +10,8 @@ from .model import JsonDict
 @dataclass(frozen=True)
 class Limits:
     note_max_chars: int = 280
+    # About 45,000 words: a long strategy, well inside the default frame limit.
+    draft_max_chars: int = 300_000
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,21 @@ from .model import (
     ActivityKind,
     ActivityStatus,
     Anonymity,
+    Draft,
     EventState,
     JsonDict,
+    Link,
     Note,
     Op,
     Participant,
+    Rationale,
+    Reaction,
+    ReactionKind,
+    ReactionsVisibility,
     ResultsVisibility,
     Table,
     Theme,
+    Version,
     VoteSettings,
     VoteTarget,
 )
@@ -68,6 +75,14 @@ class ThemeRemoved:
 
 
 @dataclass(frozen=True)
+class DraftChanged:
+    """A draft's versions, publication, rationales or reactions changed. Drafts have no
+    projection rows: exports and reports fold the log."""
+
+    activity: int
+
+
+@dataclass(frozen=True)
 class DotsChanged:
     """One voter's dots on one item of one vote now number ``count``."""
 
@@ -86,6 +101,7 @@ Effect = (
     | ThemeChanged
     | ThemeRemoved
     | DotsChanged
+    | DraftChanged
 )
 
 
@@ -163,6 +179,7 @@ def apply(state: EventState, op: Op) -> tuple[EventState, list[Effect]]:
                 ends_at=None,
                 created_seq=op.seq,
                 updated_seq=op.seq,
+                reactions=ReactionsVisibility(d["reactions"]) if d.get("reactions") else None,
             )
             state = _put_activity(state, activity, effects)
             state = replace(state, agenda=(*state.agenda, activity.id))
@@ -173,6 +190,9 @@ def apply(state: EventState, op: Op) -> tuple[EventState, list[Effect]]:
                 was,
                 prompt=d.get("prompt", was.prompt),
                 vote=_vote_settings(d["vote"]) if "vote" in d else was.vote,
+                reactions=ReactionsVisibility(d["reactions"])
+                if "reactions" in d
+                else was.reactions,
                 updated_seq=op.seq,
             )
             state = _put_activity(state, activity, effects)
@@ -196,6 +216,22 @@ def apply(state: EventState, op: Op) -> tuple[EventState, list[Effect]]:
             effects.append(EventChanged(state))
         case "dot.added" | "dot.removed":
             state = _dot(state, op, +1 if op.kind == "dot.added" else -1, effects)
+        case "writer.set":
+            who = d["participant"]
+            writers = state.writers | {who} if d["writer"] else state.writers - {who}
+            state = replace(state, writers=writers)
+        case "draft.saved":
+            state = _save(state, op)
+            effects.append(DraftChanged(d["activity"]))
+        case "draft.published":
+            state = _publish(state, op)
+            effects.append(DraftChanged(d["activity"]))
+        case "draft.explained":
+            state = _explain(state, op)
+            effects.append(DraftChanged(d["activity"]))
+        case "reaction.changed":
+            state = _react(state, op)
+            effects.append(DraftChanged(d["activity"]))
         case _:
             raise UnknownOp(op.kind)
     return state.with_seq(op.seq), effects
@@ -278,6 +314,74 @@ def _dot(state: EventState, op: Op, step: int, effects: list[Effect]) -> EventSt
         spent=_set_or_drop(state.spent, (vote, voter), spent),
         tallies=_set_or_drop(state.tallies, (vote, item, group), tally),
     )
+
+
+def _save(state: EventState, op: Op) -> EventState:
+    d = op.data
+    draft = state.drafts.get(d["activity"]) or Draft(d["activity"])
+    version = Version(
+        number=d["version"],
+        base=d["base"],
+        author=op.by,
+        saved_seq=op.seq,
+        saved_at=op.at,
+        text=d["text"],
+        sections=tuple(d["sections"]),
+        summary=d["summary"],
+    )
+    # Lineage ids are "s<n>", handed out in order: the next is one past the largest.
+    highest = max((int(s[1:]) for s in version.sections), default=0)
+    draft = replace(
+        draft,
+        versions=(*draft.versions, version),
+        next_section=max(draft.next_section, highest + 1),
+    )
+    return replace(state, drafts=state.drafts.set(draft.activity, draft))
+
+
+def _publish(state: EventState, op: Op) -> EventState:
+    d = op.data
+    draft = state.drafts[d["activity"]]
+    number = d["version"]
+    version = replace(
+        draft.versions[number - 1],
+        published_seq=op.seq,
+        published_at=op.at,
+        previous=d["previous"],
+        published_summary=d["summary"],
+    )
+    versions = (*draft.versions[: number - 1], version, *draft.versions[number:])
+    draft = replace(draft, versions=versions, published=number)
+    return replace(state, drafts=state.drafts.set(draft.activity, draft))
+
+
+def _explain(state: EventState, op: Op) -> EventState:
+    d = op.data
+    key = (d["activity"], d["version"], d["section"])
+    if not d["rationale"] and not d["links"]:
+        return replace(state, rationales=state.rationales.delete(key))
+    links = tuple(Link(x["kind"], x["id"], x["item"], x["label"]) for x in d["links"])
+    rationale = Rationale(d["rationale"], links, op.by, op.seq)
+    return replace(state, rationales=state.rationales.set(key, rationale))
+
+
+def _react(state: EventState, op: Op) -> EventState:
+    d = op.data
+    section = (d["activity"], d["version"], d["section"])
+    key = (*section, op.by)
+    counts = state.reaction_counts
+    before = state.reactions.get(key)
+    if before is not None:
+        old = (*section, before.kind.value, before.group)
+        counts = _set_or_drop(counts, old, counts.get(old, 0) - 1)
+    if d["reaction"] is None:
+        return replace(state, reactions=state.reactions.delete(key), reaction_counts=counts)
+    participant = state.participants.get(op.by)
+    group = participant.group if participant is not None and participant.group else NO_GROUP
+    reaction = Reaction(ReactionKind(d["reaction"]), d["comment"], group, op.seq)
+    new = (*section, reaction.kind.value, group)
+    counts = _set_or_drop(counts, new, counts.get(new, 0) + 1)
+    return replace(state, reactions=state.reactions.set(key, reaction), reaction_counts=counts)
 
 
 def _set_or_drop(m: Map[K, int], key: K, value: int) -> Map[K, int]:

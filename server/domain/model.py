@@ -17,6 +17,9 @@ class Role(StrEnum):
     FACILITATOR = "facilitator"
     PARTICIPANT = "participant"
     OBSERVER = "observer"
+    # Not a token's role: the audience of a participant a facilitator put on the writing
+    # team. They see what participants see, plus the drafts' private working versions.
+    WRITER = "writer"
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Anonymity(StrEnum):
 class ActivityKind(StrEnum):
     NOTES = "notes"  # a round of sticky notes answering the prompt
     VOTE = "vote"  # dot-voting on the notes or themes of a notes round
+    DRAFT = "draft"  # a strategy document, redrafted in versions and published to the room
 
 
 class ActivityStatus(StrEnum):
@@ -97,6 +101,21 @@ class VoteTarget(StrEnum):
 class ResultsVisibility(StrEnum):
     LIVE = "live"  # participants and observers see tallies while the vote is open
     ON_CLOSE = "on_close"  # they see them once the vote is closed; facilitators always
+
+
+class ReactionsVisibility(StrEnum):
+    """Who sees the counts of reactions to a draft's sections (facilitators and writers
+    always)."""
+
+    FACILITATORS = "facilitators"  # nobody else
+    LIVE = "live"  # everyone, while reactions are open
+    ON_CLOSE = "on_close"  # everyone, once the activity is closed
+
+
+class ReactionKind(StrEnum):
+    SUPPORT = "support"
+    CONCERN = "concern"
+    QUESTION = "question"
 
 
 @dataclass(frozen=True)
@@ -136,6 +155,7 @@ class Activity:
     ends_at: int | None  # the countdown's end, server time in ms; None: no timer
     created_seq: int
     updated_seq: int
+    reactions: ReactionsVisibility | None = None  # for a draft activity
 
     def to_wire(self) -> JsonDict:
         return {
@@ -144,6 +164,7 @@ class Activity:
             "prompt": self.prompt,
             "status": self.status.value,
             "vote": self.vote.to_wire() if self.vote else None,
+            "reactions": self.reactions.value if self.reactions else None,
             "ends_at": self.ends_at,
             "created_seq": self.created_seq,
             "updated_seq": self.updated_seq,
@@ -206,6 +227,92 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Version:
+    """One saved version of a draft. Numbers count from 1 per draft; a version is
+    private to the writing team until it is published."""
+
+    number: int
+    base: int  # the version it was written from; 0 for the first
+    author: str
+    saved_seq: int
+    saved_at: int
+    text: str  # Markdown
+    sections: tuple[str, ...]  # one lineage id per heading section, stable across versions
+    summary: JsonDict  # the change from ``base``
+    published_seq: int | None = None
+    published_at: int | None = None
+    previous: int | None = None  # the published version this one followed on screens
+    published_summary: JsonDict | None = None  # the change from ``previous``
+
+    @property
+    def published(self) -> bool:
+        return self.published_seq is not None
+
+    def meta(self) -> JsonDict:
+        """The history entry: everything but the text."""
+        return {
+            "version": self.number,
+            "base": self.base,
+            "author": self.author,
+            "saved_seq": self.saved_seq,
+            "saved_at": self.saved_at,
+            "words": len(self.text.split()),
+            "summary": self.summary,
+            "published_seq": self.published_seq,
+            "published_at": self.published_at,
+            "previous": self.previous,
+            "published_summary": self.published_summary,
+        }
+
+
+@dataclass(frozen=True)
+class Draft:
+    activity: int
+    versions: tuple[Version, ...] = ()  # versions[n - 1] is version n
+    published: int | None = None  # the version screens show now
+    next_section: int = 1  # lineage ids are "s1", "s2", ... per draft
+
+    @property
+    def head(self) -> int:
+        """The latest saved version; 0 before the first save."""
+        return len(self.versions)
+
+    def version(self, number: int) -> Version | None:
+        return self.versions[number - 1] if 1 <= number <= len(self.versions) else None
+
+
+@dataclass(frozen=True)
+class Link:
+    """What in the room prompted a change: a theme, a note, or a vote (optionally one of
+    its items). ``label`` is the theme's name or note's text when linked, shown if the
+    target is later deleted."""
+
+    kind: str  # "theme" | "note" | "vote"
+    id: int
+    item: int | None
+    label: str
+
+    def to_wire(self) -> JsonDict:
+        return {"kind": self.kind, "id": self.id, "item": self.item, "label": self.label}
+
+
+@dataclass(frozen=True)
+class Rationale:
+    text: str
+    links: tuple[Link, ...]
+    by: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class Reaction:
+    kind: ReactionKind
+    comment: str | None
+    group: str  # the reactor's stakeholder group when reacting (fold.NO_GROUP if none)
+    seq: int
+
+
+@dataclass(frozen=True)
 class EventState:
     """Everything an event is, as of log entry ``seq``: the fold of ops 1..seq.
 
@@ -229,6 +336,14 @@ class EventState:
     dots: Map[tuple[int, str, int], int] = field(default_factory=Map)  # (vote, voter, item)
     spent: Map[tuple[int, str], int] = field(default_factory=Map)  # (vote, voter)
     tallies: Map[tuple[int, int, str], int] = field(default_factory=Map)  # (vote, item, group)
+    # Drafts: the writing team, versions, rationales and reactions to sections.
+    writers: frozenset[str] = frozenset()  # participants on the writing team
+    drafts: Map[int, Draft] = field(default_factory=Map)
+    rationales: Map[tuple[int, int, str], Rationale] = field(default_factory=Map)
+    # (activity, version, section, participant) and, kept incrementally like tallies,
+    # (activity, version, section, kind, group) -> count
+    reactions: Map[tuple[int, int, str, str], Reaction] = field(default_factory=Map)
+    reaction_counts: Map[tuple[int, int, str, str, str], int] = field(default_factory=Map)
 
     def with_seq(self, seq: int) -> EventState:
         return replace(self, seq=seq)

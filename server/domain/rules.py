@@ -8,7 +8,7 @@ every write is checked against and the two writes the server makes itself.
 from __future__ import annotations
 
 from ..errors import Code, Rejection
-from . import agenda, board, dots
+from . import agenda, board, dots, drafts, reactions
 from .commands import (
     AddActivity,
     AddDot,
@@ -20,16 +20,21 @@ from .commands import (
     DeleteTheme,
     EditActivity,
     EditNote,
+    ExplainChange,
     HideNote,
     Join,
     MergeNotes,
     MoveActivity,
+    PublishDraft,
+    React,
     RemoveDot,
     RenameTheme,
+    SaveDraft,
     SetActivityStatus,
     SetCurrentActivity,
     SetNoteTheme,
     SetTimer,
+    SetWriter,
     UnhideNote,
     UpdateEvent,
 )
@@ -85,6 +90,12 @@ PERMISSIONS: dict[type[Command], frozenset[Role]] = {
     SetNoteTheme: _FACILITATORS,
     AddDot: frozenset({Role.PARTICIPANT}),
     RemoveDot: frozenset({Role.PARTICIPANT}),
+    SetWriter: _FACILITATORS,
+    # Participants only if a facilitator put them on the writing team (drafts.is_writer).
+    SaveDraft: _WRITERS,
+    PublishDraft: _WRITERS,
+    ExplainChange: _WRITERS,
+    React: frozenset({Role.PARTICIPANT}),
 }
 
 _VERBS: dict[type[Command], str] = {
@@ -109,6 +120,11 @@ _VERBS: dict[type[Command], str] = {
     SetNoteTheme: "move notes between themes",
     AddDot: "place dots",
     RemoveDot: "remove dots",
+    SetWriter: "choose the writing team",
+    SaveDraft: "save drafts",
+    PublishDraft: "publish drafts",
+    ExplainChange: "explain changes to drafts",
+    React: "react to drafts",
 }
 
 _SERVER_ONLY = Rejection(Code.FORBIDDEN, "only people make this write; the server makes none")
@@ -174,6 +190,16 @@ def _decide_as(
             return dots.add_dot(state, actor, command)
         case RemoveDot():
             return dots.remove_dot(state, actor, command)
+        case SetWriter():
+            return drafts.set_writer(state, command)
+        case SaveDraft():
+            return drafts.save_draft(state, actor, command, limits)
+        case PublishDraft():
+            return drafts.publish_draft(state, actor, command)
+        case ExplainChange():
+            return drafts.explain_change(state, actor, command)
+        case React():
+            return reactions.react(state, actor, command)
         case CreateEvent() | Join():
             return _SERVER_ONLY
 

@@ -14,10 +14,21 @@ may not see has no view (None); its seq still counts, so a client's cursor moves
 
 from __future__ import annotations
 
-from .model import Anonymity, EventState, JsonDict, Note, Op, Participant, Role
+from .model import (
+    Anonymity,
+    Draft,
+    EventState,
+    JsonDict,
+    Note,
+    Op,
+    Participant,
+    Rationale,
+    Role,
+    Version,
+)
 
-# Ops no screen receives one by one.
-_NEVER_DELIVERED = frozenset({"dot.added", "dot.removed"})
+# Ops no screen receives one by one: dots and reactions reach screens as counts.
+_NEVER_DELIVERED = frozenset({"dot.added", "dot.removed", "reaction.changed"})
 # Ops about one note, which a screen that cannot see the note has no use for.
 _ABOUT_A_NOTE = frozenset({"note.edited", "note.themed", "note.deleted"})
 
@@ -32,12 +43,19 @@ def sees_hidden(audience: Role) -> bool:
     return audience is Role.FACILITATOR
 
 
+def sees_working_versions(audience: Role) -> bool:
+    """The writing team's saves are private to it (and the facilitators) until published."""
+    return audience in (Role.FACILITATOR, Role.WRITER)
+
+
 def op_view(op: Op, before: EventState, after: EventState, audience: Role) -> JsonDict | None:
     """What ``audience`` receives of ``op``, which took ``before`` to ``after``; None if
     nothing."""
     if op.kind in _NEVER_DELIVERED:
         return None
     data = op.data
+    if op.kind.startswith("draft."):
+        return _draft_op_view(op, after, audience)
     if op.kind == "participant.joined" and not sees_names(after.anonymity, audience):
         data = {**data, "name": None}
     elif not sees_hidden(audience):
@@ -73,6 +91,106 @@ def state_view(state: EventState, audience: Role) -> JsonDict:
         "agenda": list(state.agenda),
         "current": state.current,
         "themes": [t.to_wire() for _, t in sorted(state.themes.items())],
+        "writers": sorted(state.writers),
+        "drafts": [draft_view(state, d, audience) for _, d in sorted(state.drafts.items())],
+    }
+
+
+def _draft_op_view(op: Op, after: EventState, audience: Role) -> JsonDict | None:
+    data = op.data
+    if op.kind == "draft.published":
+        # Screens other than the writers' never saw the saved text: the publication
+        # carries it, with the rationales written so far. One shape for every audience,
+        # so it is encoded once.
+        draft = after.drafts[data["activity"]]
+        version = draft.versions[data["version"] - 1]
+        return {**op.to_wire(), "data": {**data, **published_wire(after, draft, version)}}
+    if op.kind == "draft.explained":
+        version = after.drafts[data["activity"]].versions[data["version"] - 1]
+        if not (version.published or sees_working_versions(audience)):
+            return None
+        links = [_scrubbed(after, link, audience) for link in data["links"]]
+        return {**op.to_wire(), "data": {**data, "links": links}}
+    return op.to_wire() if sees_working_versions(audience) else None  # draft.saved
+
+
+def _scrubbed(state: EventState, link: JsonDict, audience: Role) -> JsonDict:
+    """A link's label repeats a note's text: not to screens that may not see the note."""
+    if link["kind"] != "note" or sees_hidden(audience):
+        return link
+    note = state.notes.get(link["id"])
+    return link if note is not None and not note.hidden else {**link, "label": None}
+
+
+def published_wire(state: EventState, draft: Draft, version: Version) -> JsonDict:
+    """A published version as the room reads it."""
+    return {
+        "author": version.author,
+        "text": version.text,
+        "sections": list(version.sections),
+        "rationales": rationales_wire(state, draft.activity, version.number),
+    }
+
+
+def public_meta(version: Version) -> JsonDict:
+    """A history entry the room may see: no working versions, no private summaries."""
+    return {
+        "version": version.number,
+        "author": version.author,
+        "words": len(version.text.split()),
+        "published_seq": version.published_seq,
+        "published_at": version.published_at,
+        "previous": version.previous,
+        "summary": version.published_summary,
+    }
+
+
+def rationale_wire(state: EventState, section: str, rationale: Rationale) -> JsonDict:
+    # One shape for every audience (a publication is encoded once), so scrubbed as for
+    # the room; facilitators read the labels of hidden notes in the version report.
+    return {
+        "section": section,
+        "rationale": rationale.text,
+        "links": [_scrubbed(state, link.to_wire(), Role.PARTICIPANT) for link in rationale.links],
+        "by": rationale.by,
+        "seq": rationale.seq,
+    }
+
+
+def rationales_wire(state: EventState, activity: int, version: int) -> list[JsonDict]:
+    return [
+        rationale_wire(state, section, r)
+        for (a, v, section), r in sorted(state.rationales.items())
+        if a == activity and v == version
+    ]
+
+
+def draft_view(state: EventState, draft: Draft, audience: Role) -> JsonDict:
+    """A draft in a snapshot: its history, and the text screens show now. The writing
+    team also gets its latest working version; any other version is one HTTP read away."""
+    private = sees_working_versions(audience)
+    current = draft.version(draft.published) if draft.published is not None else None
+    head = draft.version(draft.head)
+    return {
+        "activity": draft.activity,
+        "published": draft.published,
+        "head": draft.head if private else draft.published,
+        "versions": [
+            v.meta() if private else public_meta(v)
+            for v in draft.versions
+            if private or v.published
+        ],
+        "current": {"version": current.number, **published_wire(state, draft, current)}
+        if current is not None
+        else None,
+        "working": {
+            "version": head.number,
+            "text": head.text,
+            "sections": list(head.sections),
+            "rationales": rationales_wire(state, draft.activity, head.number),
+        }
+        if private and head is not None and head is not current
+        else None,
     }
 
 

@@ -92,8 +92,13 @@ def ops_frame(encoded_ops: Sequence[bytes], upto: int) -> bytes:
     return b"".join((_OPS_HEAD, packer.pack(upto), _OPS_KEY, header, *encoded_ops))
 
 
-def error_frame(code: Code, message: str, op_id: str | None = None) -> bytes:
-    return encode({"t": "error", "code": code.value, "message": message[:1000], "id": op_id})
+def error_frame(
+    code: Code, message: str, op_id: str | None = None, detail: Frame | None = None
+) -> bytes:
+    frame: Frame = {"t": "error", "code": code.value, "message": message[:1000], "id": op_id}
+    if detail is not None:
+        frame["detail"] = detail
+    return encode(frame)
 
 
 def ack_frame(op_id: str, seq: int, dup: bool) -> bytes:

@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ..auth import Grant
 from ..domain.commands import command_from_wire
+from ..domain.drafts import audience_of
 from ..errors import CloseCode, Code, Rejection
 from ..protocol.frames import (
     ack_frame,
@@ -162,14 +163,14 @@ async def _handshake(ws: WebSocket, rt: Runtime, outbox: Outbox) -> tuple[Hub, G
         await ws.send_bytes(error_frame(Code.NOT_FOUND, "this event no longer exists"))
         await _close(ws, CloseCode.EVENT_GONE, "no such event")
         return None
-    audience = grant.actor.role
+    audience = audience_of(hub.state, grant.actor)
     seq = rt.hubs.attach(hub, outbox, audience, grant.actor.id)
-    resume, frames = hub.catchup_frames(frame["since"], seq, audience)
+    resume, frames = hub.catchup_frames(frame["since"], seq, audience, grant.actor.id)
     frames += hub.standing_frames(audience, grant.actor.id)
     welcome = {
         "t": "welcome",
         "event": grant.event,
-        "role": grant.actor.role.value,
+        "role": audience.value,
         "you": grant.actor.id,
         "seq": seq,
         "resume": resume,
@@ -213,7 +214,7 @@ async def _write(rt: Runtime, hub: Hub, grant: Grant, frame: dict[str, Any]) -> 
         log.exception("write %s on %s failed", op_id, hub.channel)
         return error_frame(Code.UNAVAILABLE, "the write could not be recorded; retry", op_id)
     if isinstance(result, Rejection):
-        return error_frame(result.code, result.message, op_id)
+        return error_frame(result.code, result.message, op_id, result.detail)
     return ack_frame(op_id, result.seq, result.dup)
 
 

@@ -19,7 +19,7 @@ import msgpack
 from ..bus import Bus, channel_for
 from ..db import store
 from ..db.engine import Database
-from ..domain import dots
+from ..domain import dots, reactions
 from ..domain.commands import Command
 from ..domain.fold import apply
 from ..domain.model import ActivityStatus, Actor, EventState, JsonDict, Op, Role
@@ -43,8 +43,10 @@ CATCHUP_CHUNK = 256
 # seconds is 60 dots a second, and a bar chart redrawn four times a second looks live.
 TALLY_INTERVAL_S = 0.25
 
-AUDIENCES = (Role.FACILITATOR, Role.PARTICIPANT, Role.OBSERVER)
+AUDIENCES = (Role.FACILITATOR, Role.WRITER, Role.PARTICIPANT, Role.OBSERVER)
 _DOT_KINDS = frozenset({"dot.added", "dot.removed"})
+# Ops after which a draft's reaction counts may read differently to someone.
+_REACTION_KINDS = frozenset({"reaction.changed", "draft.published", "activity.status"})
 # One op as each audience receives it: the encoded view, or None when it sees nothing.
 Views = dict[Role, bytes | None]
 
@@ -85,6 +87,13 @@ class Hub:
         self._actor_of: dict[Outbox, str] = {}
         self._tally_dirty: set[int] = set()  # votes whose standing changed
         self._mine_dirty: set[tuple[str, int]] = set()  # (voter, vote) whose own dots changed
+        # Drafts' reactions, sent like tallies: (activity, version) whose counts changed,
+        # and (participant, activity, version) whose own reactions changed.
+        self._reactions_dirty: set[tuple[int, int]] = set()
+        self._reacted_dirty: set[tuple[str, int, int]] = set()
+        # A participant put on (or taken off) the writing team reconnects; the ops they
+        # missed were viewed for their old audience, so they get a snapshot instead.
+        self._regranted: dict[str, int] = {}
         self._tally_handle: asyncio.TimerHandle | None = None
         self._last_tally = float("-inf")
         self._last_flush = float("-inf")
@@ -126,11 +135,15 @@ class Hub:
             if before.anonymity != self.state.anonymity:
                 self._forget_names(before)
             self._note_vote_changes(op)
+            self._note_reaction_changes(op)
+            if op.kind == "writer.set":
+                self._regrant(op.data["participant"], op.seq)
             for audience, view in views.items():
                 if view is not None:
                     self._outgoing[audience].append(view)
             self._outgoing_upto = op.seq
-        if (any(self._outgoing.values()) or self._mine_dirty) and self._flush_handle is None:
+        mine = self._mine_dirty or self._reacted_dirty
+        if (any(self._outgoing.values()) or mine) and self._flush_handle is None:
             # At most one frame per tick per event, but a lone op after a quiet spell goes
             # out at once instead of waiting a tick; ops that follow it within the tick
             # wait and share the next frame, which is what keeps a burst cheap.
@@ -175,10 +188,34 @@ class Hub:
             self._tally_dirty.update(v.id for v in votes)
         else:
             return
-        if self._tally_dirty and self._tally_handle is None:
+        self._schedule_tallies()
+
+    def _schedule_tallies(self) -> None:
+        if (self._tally_dirty or self._reactions_dirty) and self._tally_handle is None:
             loop = asyncio.get_running_loop()
             wait = max(0.0, self._last_tally + TALLY_INTERVAL_S - loop.time())
             self._tally_handle = loop.call_later(wait, self.send_tallies)
+
+    def _note_reaction_changes(self, op: Op) -> None:
+        if op.kind not in _REACTION_KINDS:
+            return
+        d = op.data
+        draft = self.state.drafts.get(d["activity"])
+        if draft is None or draft.published is None:
+            return
+        if op.kind == "reaction.changed":
+            self._reactions_dirty.add((d["activity"], d["version"]))
+            self._reacted_dirty.add((op.by, d["activity"], d["version"]))
+        else:
+            self._reactions_dirty.add((d["activity"], draft.published))
+        self._schedule_tallies()
+
+    def _regrant(self, participant: str, seq: int) -> None:
+        self._regranted[participant] = seq
+        for outbox in list(self._by_actor.get(participant, ())):
+            outbox.push_direct(resync_frame("your role changed: the writing team"))
+            outbox.close()
+            self.detach(outbox)
 
     def send_tallies(self) -> None:
         """Each changed vote's standing, once per interval, to the screens that may see it."""
@@ -196,6 +233,26 @@ class Hub:
             for outbox, audience in self.outboxes.items():
                 if dots.results_visible(vote, audience):
                     outbox.push(frame)
+        changed, self._reactions_dirty = self._reactions_dirty, set()
+        for activity_id, version in sorted(changed):
+            found = self.state.activities.get(activity_id)
+            if found is None:
+                continue
+            frames: dict[bool, bytes] = {}
+            for outbox, audience in self.outboxes.items():
+                if reactions.visible(found, audience):
+                    full = reactions.sees_comments(audience)
+                    if full not in frames:
+                        frames[full] = self._reactions_frame(activity_id, version, full)
+                    outbox.push(frames[full])
+
+    def _reactions_frame(self, activity_id: int, version: int, comments: bool) -> bytes:
+        standing = reactions.standing(self.state, activity_id, version, comments=comments)
+        return encode({"t": "reactions", "seq": self.seq, **standing})
+
+    def _reacted_frame(self, who: str, activity_id: int, version: int) -> bytes:
+        own = reactions.mine(self.state, activity_id, version, who)
+        return encode({"t": "reacted", "seq": self.seq, **own})
 
     def _tally_frame(self, vote_id: int) -> bytes | None:
         vote = self.state.activities.get(vote_id)
@@ -205,6 +262,10 @@ class Hub:
         return encode({"t": "tally", "vote": vote_id, "seq": self.seq, "results": standing})
 
     def _send_mine(self) -> None:
+        reacted, self._reacted_dirty = self._reacted_dirty, set()
+        for who, activity_id, version in sorted(reacted):
+            for outbox in self._by_actor.get(who, ()):
+                outbox.push(self._reacted_frame(who, activity_id, version))
         dirty, self._mine_dirty = self._mine_dirty, set()
         for voter, vote_id in sorted(dirty):
             outboxes = self._by_actor.get(voter)
@@ -227,8 +288,17 @@ class Hub:
             tally = self._tally_frame(vote.id)
             if tally is not None and dots.results_visible(vote, audience):
                 frames.append(tally)
-            if audience is Role.PARTICIPANT:
+            if audience in (Role.PARTICIPANT, Role.WRITER):
                 frames.append(self._mine_frame(actor_id, vote.id))
+        for activity_id, draft in sorted(self.state.drafts.items()):
+            found = self.state.activities.get(activity_id)
+            if draft.published is None or found is None:
+                continue
+            if reactions.visible(found, audience):
+                comments = reactions.sees_comments(audience)
+                frames.append(self._reactions_frame(activity_id, draft.published, comments))
+            if audience in (Role.PARTICIPANT, Role.WRITER):
+                frames.append(self._reacted_frame(actor_id, activity_id, draft.published))
         return frames
 
     def _forget_names(self, before: EventState) -> None:
@@ -288,14 +358,17 @@ class Hub:
                 if not mine:
                     del self._by_actor[actor_id]
 
-    def catchup_frames(self, since: int, upto: int, audience: Role) -> tuple[str, list[bytes]]:
+    def catchup_frames(
+        self, since: int, upto: int, audience: Role, actor_id: str | None = None
+    ) -> tuple[str, list[bytes]]:
         """Frames that bring a client of ``audience`` from ``since`` to ``upto`` without
         the database: the missed ops from the window when it still holds them, else a
         snapshot."""
-        if since == upto:
+        regranted = self._regranted.get(actor_id, 0) if actor_id is not None else 0
+        if since == upto and since >= regranted:
             return "ops", []
         oldest = self._window[0][0] if self._window else upto + 1
-        if since < upto and since + 1 >= oldest:
+        if since < upto and since + 1 >= oldest and since >= regranted:
             missed = [(seq, views[audience]) for seq, views in self._window if since < seq <= upto]
             frames = []
             for i in range(0, len(missed), CATCHUP_CHUNK):

@@ -10,6 +10,8 @@ from plenary.domain.commands import (
     Command,
     CreateEvent,
     HideNote,
+    PublishDraft,
+    SaveDraft,
     Join,
     SetActivityStatus,
     SetCurrentActivity,
@@ -113,4 +115,54 @@ def room(
     do(FACILITATOR, SetActivityStatus(ids["vote"], "open"))
     first = ids["theme"] if target == "themes" else ids["p1"]
     do(PARTICIPANT, AddDot(ids["vote"], first))
+    return state, ops, ids
+
+
+PLAN_V1 = """# Our town in 2030
+
+We want a town that works for everyone.
+
+## Transport
+
+More buses during the day.
+
+## Housing
+
+Build homes near the station.
+"""
+
+PLAN_V2 = """# Our town in 2030
+
+We want a town that works for everyone.
+
+## Transport
+
+More buses at night and during the day, and safer cycle lanes.
+
+## Housing
+
+Build homes near the station.
+
+## Young people
+
+A youth council with a real budget.
+"""
+
+
+def drafting() -> tuple[EventState, list[Op], dict[str, int]]:
+    """``room()`` plus an open draft (reactions shown live) whose version 1 is published
+    and whose version 2 is saved but not published. Adds ids ``draft``."""
+    state, ops, ids = room()
+
+    def do(actor: Actor, command: Command) -> int:
+        nonlocal state
+        state, op = step(state, actor, command)
+        ops.append(op)
+        return op.seq
+
+    ids["draft"] = do(FACILITATOR, AddActivity("draft", "The strategy", reactions="live"))
+    do(FACILITATOR, SetActivityStatus(ids["draft"], "open"))
+    do(FACILITATOR, SaveDraft(ids["draft"], 0, PLAN_V1))
+    do(FACILITATOR, PublishDraft(ids["draft"], 1))
+    do(FACILITATOR, SaveDraft(ids["draft"], 1, PLAN_V2))
     return state, ops, ids

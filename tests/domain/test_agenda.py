@@ -364,7 +364,7 @@ def test_vote_spec_defaults() -> None:
 def test_add_an_unknown_kind_is_refused(kind: str) -> None:
     state, _ = created()
     assert _decide(state, AddActivity(kind, "What?")) == Rejection(
-        Code.INVALID, "kind must be one of: notes, vote"
+        Code.INVALID, "kind must be one of: notes, vote, draft"
     )
 
 

@@ -18,16 +18,22 @@ from plenary.domain.commands import (
     DeleteTheme,
     EditActivity,
     EditNote,
+    ExplainChange,
     HideNote,
     Join,
+    LinkSpec,
     MergeNotes,
     MoveActivity,
+    PublishDraft,
+    React,
     RemoveDot,
     RenameTheme,
+    SaveDraft,
     SetActivityStatus,
     SetCurrentActivity,
     SetNoteTheme,
     SetTimer,
+    SetWriter,
     UnhideNote,
     UpdateEvent,
 )
@@ -56,6 +62,7 @@ from . import (
     OTHER_PARTICIPANT,
     PARTICIPANT,
     created,
+    drafting,
     room,
     step,
     with_notes,
@@ -91,11 +98,25 @@ ALLOWED: dict[str, frozenset[type[Command]]] = {
             RenameTheme,
             DeleteTheme,
             SetNoteTheme,
+            SetWriter,
+            SaveDraft,
+            PublishDraft,
+            ExplainChange,
         }
     ),
-    "participant": frozenset({AddNote, EditNote, DeleteNote, AddDot, RemoveDot}),
+    # A participant on the writing team may also save, publish and explain (see below).
+    "participant": frozenset({AddNote, EditNote, DeleteNote, AddDot, RemoveDot, React}),
     "observer": frozenset(),
     "server": frozenset(ALL_COMMANDS),
+}
+_WRITING = frozenset({SaveDraft, PublishDraft, ExplainChange})
+# The table itself lets participants through to the writing rules, which let only the
+# writing team on; the role "writer" is an audience, never a token's role.
+TABLE: dict[str, frozenset[type[Command]]] = {
+    "facilitator": ALLOWED["facilitator"],
+    "participant": ALLOWED["participant"] | _WRITING,
+    "observer": frozenset(),
+    "writer": frozenset(),
 }
 
 # The server (actor None) makes only the event and the joins; everything else is people's.
@@ -116,6 +137,19 @@ def _scenario(actor: Actor | None, cmd_type: type[Command]) -> tuple[EventState,
         return EventState(id=EVENT_ID), CreateEvent("Town hall", ("Staff",), "ABC346")
     if cmd_type is Join:
         return created()[0], Join("p_new", "New person", "Staff", "T9")
+    if cmd_type in (SetWriter, SaveDraft, PublishDraft, ExplainChange, React):
+        state, _, ids = drafting()
+        draft = ids["draft"]
+        writing: dict[type[Command], Command] = {
+            SetWriter: SetWriter(OTHER_PARTICIPANT.id, True),
+            SaveDraft: SaveDraft(draft, 2, "# Our town\n\nShorter.\n"),
+            PublishDraft: PublishDraft(draft, 2),
+            ExplainChange: ExplainChange(
+                draft, 2, "s2", "You asked for night buses", (LinkSpec("theme", ids["theme"]),)
+            ),
+            React: React(draft, 1, "s2", "support"),
+        }
+        return state, writing[cmd_type]
     if cmd_type in (HideNote, UnhideNote):
         state, _, ids = with_notes()
         hide = {HideNote: HideNote(ids["p1"]), UnhideNote: UnhideNote(ids["hidden"])}
@@ -158,7 +192,7 @@ def test_permissions_cover_every_command() -> None:
 def test_permissions_table_matches_the_expected_matrix() -> None:
     for role in Role:
         allowed = {cmd for cmd, roles in PERMISSIONS.items() if role in roles}
-        assert allowed == ALLOWED[role.value], role
+        assert allowed == TABLE[role.value], role
 
 
 def test_observers_appear_nowhere_in_the_permissions() -> None:

@@ -17,8 +17,11 @@ from plenary.domain.commands import (
     AddNote,
     DeleteNote,
     EditNote,
+    ExplainChange,
     HideNote,
+    LinkSpec,
     MergeNotes,
+    React,
     RemoveDot,
     SetNoteTheme,
     TableSpec,
@@ -139,6 +142,37 @@ VALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"t": "write", "id": "t4", "op": {"kind": "note.set_theme", "note": 3, "theme": None}},
     {"t": "write", "id": "d1", "op": {"kind": "dot.add", "vote": 9, "item": 3}},
     {"t": "write", "id": "d2", "op": {"kind": "dot.remove", "vote": 9, "item": 3}},
+    {"t": "write", "id": "w1", "op": {"kind": "writer.set", "participant": "p_1", "writer": True}},
+    {
+        "t": "write",
+        "id": "s1",
+        "op": {"kind": "draft.save", "activity": 9, "base": 0, "text": "# Plan\n\nBuses.\n"},
+    },
+    {"t": "write", "id": "s2", "op": {"kind": "draft.publish", "activity": 9, "version": 1}},
+    {
+        "t": "write",
+        "id": "s3",
+        "op": {
+            "kind": "draft.explain",
+            "activity": 9,
+            "version": 2,
+            "section": "s4",
+            "rationale": "You asked for night buses",
+            "links": [{"kind": "theme", "id": 7}, {"kind": "vote", "id": 8, "item": 3}],
+        },
+    },
+    {
+        "t": "write",
+        "id": "r1",
+        "op": {
+            "kind": "reaction.set",
+            "activity": 9,
+            "version": 2,
+            "section": "s4",
+            "reaction": "concern",
+            "comment": "what about rural areas?",
+        },
+    },
 ]
 
 
@@ -177,6 +211,41 @@ def test_every_client_frame_type_and_command_is_exercised() -> None:
         ({"kind": "note.set_theme", "note": 3, "theme": None}, SetNoteTheme(3, None)),
         ({"kind": "dot.add", "vote": 9, "item": 3}, AddDot(9, 3)),
         ({"kind": "dot.remove", "vote": 9, "item": 3}, RemoveDot(9, 3)),
+        (
+            {
+                "kind": "draft.explain",
+                "activity": 9,
+                "version": 2,
+                "section": "s4",
+                "rationale": "r",
+                "links": [{"kind": "vote", "id": 8, "item": 3}],
+            },
+            ExplainChange(9, 2, "s4", "r", (LinkSpec("vote", 8, 3),)),
+        ),
+        (
+            {
+                "kind": "draft.explain",
+                "activity": 9,
+                "version": 2,
+                "section": "s4",
+                "rationale": "r",
+            },
+            ExplainChange(9, 2, "s4", "r"),
+        ),
+        (
+            {
+                "kind": "reaction.set",
+                "activity": 9,
+                "version": 2,
+                "section": "s4",
+                "reaction": None,
+            },
+            React(9, 2, "s4", None),
+        ),
+        (
+            {"kind": "activity.add", "type": "draft", "prompt": "p", "reactions": "live"},
+            AddActivity("draft", "p", reactions="live"),
+        ),
     ],
 )
 def test_write_frames_become_commands(op: dict[str, Any], command: object) -> None:

@@ -142,6 +142,8 @@ def test_frame_tags_are_unique_and_known() -> None:
         "pong",
         "tally",
         "mine",
+        "reactions",
+        "reacted",
     }
 
 
