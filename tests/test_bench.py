@@ -59,3 +59,10 @@ def test_room_runs() -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "vote storm" in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_diff_runs() -> None:
+    done = _bench("bench/diff.py", "--words", "2000", "--runs", "2", "--no-words")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "round trip: ok" in done.stdout

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Code, Rejection
+from . import reactions
+from .diff import split_sections
 from .dots import vote_results
 from .fold import UnknownOp, fold
 from .model import ActivityKind, EventState, JsonDict, Op, Role, VoteTarget
@@ -154,10 +156,64 @@ def vote_table(state: EventState, vote_id: int) -> list[tuple[Any, ...]] | Rejec
     return rows
 
 
+DRAFT_HEADER = (
+    "version",
+    "published",
+    "section",
+    "heading",
+    "support",
+    "concern",
+    "question",
+    "comments",
+    "rationale",
+    "links",
+)
+
+
+def draft_table(state: EventState, draft_id: int) -> list[tuple[Any, ...]] | Rejection:
+    """A draft for a spreadsheet: each section of each version, the reactions to it
+    (counts and comments, with groups) and the rationale written for it."""
+    draft = state.drafts.get(draft_id)
+    found = state.activities.get(draft_id)
+    if found is None or found.kind is not ActivityKind.DRAFT:
+        return Rejection(Code.NOT_FOUND, f"there is no draft {draft_id}")
+    rows: list[tuple[Any, ...]] = [DRAFT_HEADER]
+    for version in draft.versions if draft is not None else ():
+        standing = reactions.standing(state, draft_id, version.number, comments=True)
+        by_section = {s["section"]: s for s in standing["sections"]}
+        headings = [s.heading for s in split_sections(version.text)]
+        for section, heading in zip(version.sections, headings, strict=True):
+            counts = by_section[section]["counts"]
+            comments = by_section[section]["comments"]
+            rationale = state.rationales.get((draft_id, version.number, section))
+            rows.append(
+                (
+                    version.number,
+                    "yes" if version.published else "",
+                    section,
+                    heading,
+                    counts["support"],
+                    counts["concern"],
+                    counts["question"],
+                    "\n".join(
+                        f"{c['reaction']} ({c['group'] or 'no group'}): {c['comment']}"
+                        for c in comments
+                    ),
+                    rationale.text if rationale is not None else "",
+                    "; ".join(f"{link.kind} {link.id}: {link.label}" for link in rationale.links)
+                    if rationale is not None
+                    else "",
+                )
+            )
+    return rows
+
+
 def activity_table(state: EventState, activity_id: int) -> list[tuple[Any, ...]] | Rejection:
     activity = state.activities.get(activity_id)
     if activity is None:
         return Rejection(Code.NOT_FOUND, f"there is no activity {activity_id}")
     if activity.kind is ActivityKind.VOTE:
         return vote_table(state, activity_id)
+    if activity.kind is ActivityKind.DRAFT:
+        return draft_table(state, activity_id)
     return notes_table(state, activity_id)
