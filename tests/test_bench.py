@@ -66,3 +66,21 @@ def test_diff_runs() -> None:
     done = _bench("bench/diff.py", "--words", "2000", "--runs", "2", "--no-words")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "round trip: ok" in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_publish_runs() -> None:
+    done = _bench(
+        "bench/publish.py",
+        "--backend",
+        "sqlite",
+        "--clients",
+        "10",
+        "--words",
+        "3000",
+        "--repeat",
+        "1",
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "plenary-sqlite" in done.stdout
+    assert "the redraft:" in done.stdout

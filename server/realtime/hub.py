@@ -46,7 +46,9 @@ TALLY_INTERVAL_S = 0.25
 AUDIENCES = (Role.FACILITATOR, Role.WRITER, Role.PARTICIPANT, Role.OBSERVER)
 _DOT_KINDS = frozenset({"dot.added", "dot.removed"})
 # Ops after which a draft's reaction counts may read differently to someone.
-_REACTION_KINDS = frozenset({"reaction.changed", "draft.published", "activity.status"})
+_REACTION_KINDS = frozenset(
+    {"reaction.changed", "draft.published", "activity.status", "activity.edited"}
+)
 # One op as each audience receives it: the encoded view, or None when it sees nothing.
 Views = dict[Role, bytes | None]
 

@@ -240,7 +240,12 @@ async def report(request: Request) -> Response:
     since = _number(request, "from")
     if isinstance(since, Response):
         return since
-    since = since if since is not None else (newer.previous or newer.base or None)
+    if since is None:
+        # The room compares with what it was shown before; the writing team, for a first
+        # publication, with the working version it was written from.
+        since = newer.previous
+        if since is None and sees_working_versions(reader.audience):
+            since = newer.base or None
     older = None
     if since is not None:
         found = await _version(reader, since)

@@ -47,6 +47,17 @@ async def test_observer_cannot_write_anything(server):
         {"kind": "activity.set_timer", "activity": 1, "seconds": 60},
         {"kind": "dot.add", "vote": 1, "item": note},
         {"kind": "dot.remove", "vote": 1, "item": note},
+        {"kind": "writer.set", "participant": "p_x", "writer": True},
+        {"kind": "draft.save", "activity": 1, "base": 0, "text": "# Mine"},
+        {"kind": "draft.publish", "activity": 1, "version": 1},
+        {"kind": "draft.explain", "activity": 1, "version": 1, "section": "s1", "rationale": "x"},
+        {
+            "kind": "reaction.set",
+            "activity": 1,
+            "version": 1,
+            "section": "s1",
+            "reaction": "support",
+        },
     ]
     # Every kind of write there is, tried at least once.
     assert {c["kind"] for c in commands} == set(CLIENT_COMMANDS)
