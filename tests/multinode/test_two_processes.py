@@ -219,3 +219,86 @@ async def test_one_voter_on_two_nodes_at_once_stays_within_budget(cluster: Clust
     assert on_a["results"] == on_b["results"]
     for device in (phone, laptop):
         assert not [op for op in device.ops if op["kind"].startswith("dot.")]
+
+
+async def test_two_writers_on_two_nodes_and_a_publication_seen_on_both(cluster: Cluster) -> None:
+    """The writing team works on A and B at once: saves on one base conflict across
+    processes exactly as on one, the publication reaches observers on both nodes whole,
+    and a reaction made on B is counted on A."""
+    a = cluster.start("A")
+    b = cluster.start("B")
+    ev = await a.create_event()
+    code = ev["code"]
+    fac_a = await a.client(ev["facilitator_token"])
+    fac_b = await b.client(ev["facilitator_token"])
+    watchers = [await a.observer(code), await b.observer(code)]
+    voter = await b.participant(code, "Reader")
+
+    async def ok(client: Client, op: dict[str, Any]) -> int:
+        reply = await client.write(op)
+        assert reply["t"] == "ack", (op, reply)
+        return int(reply["seq"])
+
+    draft = await ok(fac_a, {"kind": "activity.add", "type": "draft", "prompt": "Plan"})
+    await ok(fac_a, {"kind": "activity.edit", "activity": draft, "reactions": "live"})
+    await ok(fac_a, {"kind": "activity.set_status", "activity": draft, "status": "open"})
+    base = "# Plan\n\n## Buses\n\nMore buses.\n\n## Homes\n\nMore homes.\n"
+    await ok(fac_a, {"kind": "draft.save", "activity": draft, "base": 0, "text": base})
+    ours = base.replace("More buses.", "More buses at night.")
+    theirs = base.replace("More homes.", "More homes near the station.")
+    replies = await asyncio.gather(
+        fac_a.write({"kind": "draft.save", "activity": draft, "base": 1, "text": ours}),
+        fac_b.write({"kind": "draft.save", "activity": draft, "base": 1, "text": theirs}),
+    )
+    assert sorted(r["t"] for r in replies) == ["ack", "error"], replies
+    refused = next(r for r in replies if r["t"] == "error")
+    assert refused["code"] == "conflict"
+    merged = refused["detail"]["merged"]
+    assert merged["clean"] and "at night" in merged["text"] and "station" in merged["text"]
+    writer = fac_a if refused is replies[0] else fac_b
+    version = 3
+    await ok(writer, {"kind": "draft.save", "activity": draft, "base": 2, "text": merged["text"]})
+    published = await ok(writer, {"kind": "draft.publish", "activity": draft, "version": version})
+
+    async def publication(client: Client) -> dict[str, Any]:
+        async def arrived() -> dict[str, Any]:
+            while True:
+                for op in client.ops:
+                    if op["kind"] == "draft.published":
+                        return op
+                await asyncio.sleep(0.05)
+
+        return await asyncio.wait_for(arrived(), DELIVERY_TIMEOUT_S)
+
+    on_a, on_b = await publication(watchers[0]), await publication(watchers[1])
+    assert on_a == on_b
+    assert on_a["seq"] == published and on_a["data"]["text"] == merged["text"]
+    for watcher in watchers:
+        assert not [op for op in watcher.ops if op["kind"] == "draft.saved"]
+
+    section = on_a["data"]["sections"][1]
+    await publication(voter)
+    await ok(
+        voter,
+        {
+            "kind": "reaction.set",
+            "activity": draft,
+            "version": version,
+            "section": section,
+            "reaction": "support",
+        },
+    )
+
+    async def counted(client: Client) -> dict[str, Any]:
+        async def reached() -> dict[str, Any]:
+            while True:
+                for f in reversed(client.frames):
+                    if f["t"] == "reactions" and f["total"]["support"] == 1:
+                        return f
+                await asyncio.sleep(0.05)
+
+        return await asyncio.wait_for(reached(), DELIVERY_TIMEOUT_S)
+
+    seen_a, seen_b = await counted(fac_a), await counted(watchers[1])
+    assert seen_a["sections"][1]["counts"]["support"] == 1
+    assert "comments" in seen_a["sections"][1] and "comments" not in seen_b["sections"][1]
