@@ -14,6 +14,8 @@ cannot rewrite history.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 
 from ..errors import Code, Rejection
@@ -63,6 +65,25 @@ def set_writer(state: EventState, cmd: SetWriter) -> Decision | Rejection:
     return Decision("writer.set", {"participant": cmd.participant, "writer": cmd.writer})
 
 
+def newlines(text: str) -> str:
+    """Every line ending as LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def document_text(raw: str) -> str:
+    """A Markdown document as people meant it: LF line endings, NFC, no control
+    characters but newlines and tabs, no leading blank lines or trailing whitespace, one
+    final newline. Unlike ``tidy`` it keeps the first line's indentation, which in
+    Markdown is meaning (an indented code block)."""
+    kept = "".join(ch for ch in newlines(raw) if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    text = unicodedata.normalize("NFC", kept).rstrip()
+    text = _LEADING_BLANK_LINES.sub("", text)
+    return text + "\n" if text else ""
+
+
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
+
+
 def draft_of(state: EventState, activity_id: int) -> tuple[Activity, Draft] | Rejection:
     found = activity(state, activity_id)
     if isinstance(found, Rejection):
@@ -102,7 +123,9 @@ def save_draft(
     if isinstance(draft, Rejection):
         return draft
     # Markdown is line-based: keep newlines and tabs, drop what no keyboard means to type.
-    text = tidy(cmd.text, multiline=True) + "\n"
+    # A CR is a line ending (CommonMark), not noise: as a control character tidy would
+    # drop it, and a lone one (classic Mac text) would run two lines into one.
+    text = document_text(cmd.text)
     if not text.strip():
         return Rejection(Code.INVALID, "the draft is empty")
     if len(text) > limits.draft_max_chars:
@@ -204,14 +227,14 @@ def explain_change(state: EventState, actor: Actor, cmd: ExplainChange) -> Decis
     earlier = (v.sections for v in draft.versions[: version.number])
     if not any(cmd.section in sections for sections in earlier):
         return Rejection(Code.NOT_FOUND, f"version {version.number} has no section {cmd.section}")
-    text = tidy(cmd.rationale, multiline=True)
+    text = tidy(newlines(cmd.rationale), multiline=True)
     if len(text) > RATIONALE_MAX:
         return Rejection(Code.INVALID, f"the rationale is longer than {RATIONALE_MAX} characters")
     if len(cmd.links) > LINKS_MAX:
         return Rejection(Code.INVALID, f"more than {LINKS_MAX} links")
     links: list[JsonDict] = []
     for spec in cmd.links:
-        link = _link(state, spec)
+        link = _link(state, actor, spec)
         if isinstance(link, Rejection):
             return link
         if link in links:
@@ -232,7 +255,7 @@ def explain_change(state: EventState, actor: Actor, cmd: ExplainChange) -> Decis
     )
 
 
-def _link(state: EventState, spec: LinkSpec) -> JsonDict | Rejection:
+def _link(state: EventState, actor: Actor, spec: LinkSpec) -> JsonDict | Rejection:
     """A link checked against the room as it is now; its label keeps what it said, for
     when the theme or note is gone later."""
     label: str
@@ -243,7 +266,9 @@ def _link(state: EventState, spec: LinkSpec) -> JsonDict | Rejection:
         label = theme.name
     elif spec.kind == "note":
         note = state.notes.get(spec.id)
-        if note is None or spec.item is not None:
+        # A writer who is not a facilitator may not see hidden notes, nor learn their ids.
+        hidden = note is not None and note.hidden and actor.role is not Role.FACILITATOR
+        if note is None or hidden or spec.item is not None:
             return Rejection(Code.NOT_FOUND, f"there is no note {spec.id}")
         label = note.text
     elif spec.kind == "vote":

@@ -13,7 +13,7 @@ from .diff import split_sections
 from .dots import vote_results
 from .fold import UnknownOp, fold
 from .model import ActivityKind, EventState, JsonDict, Op, Role, VoteTarget
-from .views import sees_names
+from .views import rationales_of, sees_names
 
 ARCHIVE_FORMAT = "plenary-event-archive"
 ARCHIVE_VERSION = 1
@@ -178,14 +178,17 @@ def draft_table(state: EventState, draft_id: int) -> list[tuple[Any, ...]] | Rej
     if found is None or found.kind is not ActivityKind.DRAFT:
         return Rejection(Code.NOT_FOUND, f"there is no draft {draft_id}")
     rows: list[tuple[Any, ...]] = [DRAFT_HEADER]
-    for version in draft.versions if draft is not None else ():
+    if draft is None:
+        return rows
+    for version in draft.versions:
         standing = reactions.standing(state, draft_id, version.number, comments=True)
         by_section = {s["section"]: s for s in standing["sections"]}
         headings = [s.heading for s in split_sections(version.text)]
+        explained = rationales_of(state, draft, version)
         for section, heading in zip(version.sections, headings, strict=True):
             counts = by_section[section]["counts"]
             comments = by_section[section]["comments"]
-            rationale = state.rationales.get((draft_id, version.number, section))
+            rationale = explained.get(section)
             rows.append(
                 (
                     version.number,

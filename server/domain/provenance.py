@@ -19,8 +19,9 @@ from .model import (
     Rationale,
     Role,
     Version,
+    VoteTarget,
 )
-from .views import sees_hidden
+from .views import rationales_of, sees_hidden
 
 
 def resolve(state: EventState, link: Link, audience: Role) -> JsonDict:
@@ -73,7 +74,10 @@ def _resolve_vote(state: EventState, link: Link, audience: Role, out: JsonDict) 
     if vote is None or vote.vote is None:
         out.update(status="deleted", target=None)
         return
-    out["title"] = vote.prompt if link.item is None else out["title"]
+    if link.item is None:
+        out["title"] = vote.prompt
+    else:
+        _resolve_item(state, vote.vote.target, link.item, audience, out)
     if not results_visible(vote, audience):
         return
     rows = vote_results(state, vote).items
@@ -86,6 +90,21 @@ def _resolve_vote(state: EventState, link: Link, audience: Role, out: JsonDict) 
         if r.item == link.item:
             out["standing"] = {"rank": r.rank, "dots": r.total, "verdict": str(r.verdict)}
             break
+
+
+def _resolve_item(
+    state: EventState, target: VoteTarget, item: int, audience: Role, out: JsonDict
+) -> None:
+    """A vote's item reads as it does now. An item that is a note is as private as the
+    note: its label repeats the note's text, which a hidden or deleted note shows nobody
+    but facilitators."""
+    theme, note = state.themes.get(item), state.notes.get(item)
+    if theme is not None:
+        out["title"] = theme.name
+    elif note is not None and (not note.hidden or sees_hidden(audience)):
+        out["title"] = note.text
+    elif not sees_hidden(audience) and (note is not None or target is VoteTarget.NOTES):
+        out["label"] = out["title"] = None
 
 
 def rationale_view(state: EventState, rationale: Rationale, audience: Role) -> JsonDict:
@@ -108,14 +127,13 @@ def report(
         older.sections if older is not None else (),
         newer.sections,
     )
+    explained = rationales_of(state, draft, newer)
     changes = []
     for entry in d.to_wire()["sections"]:
         if entry["status"] == "unchanged" and not entry["moved"]:
             continue
-        # A removed section's explanation is kept on the newer version too, under the
-        # removed section's id: writers explain a removal where they made it.
-        key = (draft.activity, newer.number, entry["id"])
-        rationale = state.rationales.get(key) if entry["id"] is not None else None
+        # A removed section is explained under its id on the version that removed it.
+        rationale = explained.get(entry["id"]) if entry["id"] is not None else None
         changes.append(
             {
                 **entry,

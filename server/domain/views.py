@@ -115,10 +115,17 @@ def _draft_op_view(op: Op, after: EventState, audience: Role) -> JsonDict | None
 
 
 def _scrubbed(state: EventState, link: JsonDict, audience: Role) -> JsonDict:
-    """A link's label repeats a note's text: not to screens that may not see the note."""
-    if link["kind"] != "note" or sees_hidden(audience):
+    """A link's label repeats a note's text (a note, or a note voted on): not to screens
+    that may not see the note."""
+    if sees_hidden(audience):
         return link
-    note = state.notes.get(link["id"])
+    if link["kind"] == "note":
+        target = link["id"]
+    elif link["kind"] == "vote" and link["item"] is not None and link["item"] not in state.themes:
+        target = link["item"]
+    else:
+        return link
+    note = state.notes.get(target)
     return link if note is not None and not note.hidden else {**link, "label": None}
 
 
@@ -128,8 +135,22 @@ def published_wire(state: EventState, draft: Draft, version: Version) -> JsonDic
         "author": version.author,
         "text": version.text,
         "sections": list(version.sections),
-        "rationales": rationales_wire(state, draft.activity, version.number),
+        "rationales": rationales_wire(state, draft, version),
     }
+
+
+def rationales_of(state: EventState, draft: Draft, version: Version) -> dict[str, Rationale]:
+    """The explanations that stand for ``version``, by section: those written on it and
+    on the working versions since the last publication before it (the latest for each
+    section), so that nothing explained along the way is lost when the team publishes a
+    later version than the one they explained."""
+    since = max((v.number for v in draft.versions[: version.number - 1] if v.published), default=0)
+    found: dict[str, Rationale] = {}
+    for number in range(since + 1, version.number + 1):
+        for (a, v, section), r in state.rationales.items():
+            if a == draft.activity and v == number:
+                found[section] = r
+    return dict(sorted(found.items()))
 
 
 def public_meta(version: Version) -> JsonDict:
@@ -157,12 +178,8 @@ def rationale_wire(state: EventState, section: str, rationale: Rationale) -> Jso
     }
 
 
-def rationales_wire(state: EventState, activity: int, version: int) -> list[JsonDict]:
-    return [
-        rationale_wire(state, section, r)
-        for (a, v, section), r in sorted(state.rationales.items())
-        if a == activity and v == version
-    ]
+def rationales_wire(state: EventState, draft: Draft, version: Version) -> list[JsonDict]:
+    return [rationale_wire(state, s, r) for s, r in rationales_of(state, draft, version).items()]
 
 
 def draft_view(state: EventState, draft: Draft, audience: Role) -> JsonDict:
@@ -187,7 +204,7 @@ def draft_view(state: EventState, draft: Draft, audience: Role) -> JsonDict:
             "version": head.number,
             "text": head.text,
             "sections": list(head.sections),
-            "rationales": rationales_wire(state, draft.activity, head.number),
+            "rationales": rationales_wire(state, draft, head),
         }
         if private and head is not None and head is not current
         else None,

@@ -22,7 +22,7 @@ from ..domain import provenance, reactions
 from ..domain.drafts import audience_of
 from ..domain.model import Activity, ActivityKind, Draft, EventState, Role, Version
 from ..domain.render import render_sections
-from ..domain.views import public_meta, sees_working_versions
+from ..domain.views import public_meta, rationales_of, sees_working_versions
 from ..errors import Code
 from ..realtime.hub import Hub
 from ..runtime import Runtime
@@ -166,10 +166,10 @@ async def version(request: Request) -> Response:
         )
         cache.put(key, rendered)
     meta = found.meta() if sees_working_versions(reader.audience) else public_meta(found)
+    draft = state.drafts.get(reader.activity.id) or reader.draft
     rationales = [
         {"section": section, **provenance.rationale_view(state, r, reader.audience)}
-        for (a, v, section), r in sorted(state.rationales.items())
-        if a == reader.activity.id and v == found.number
+        for section, r in rationales_of(state, draft, found).items()
     ]
     head = _json(
         {**meta, "activity": reader.activity.id, "text": found.text, "rationales": rationales}

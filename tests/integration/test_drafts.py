@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
-import pytest
 from plenary.protocol.schema import Validator, first_error, protocol_schema
 
 from ..conftest import RunningServer
