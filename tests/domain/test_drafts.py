@@ -848,3 +848,35 @@ def test_a_draft_with_nothing_published_shows_the_room_nothing() -> None:
             assert d["head"] == 1 and d["working"]["text"] == PLAN_V1
         else:
             assert (d["head"], d["versions"], d["working"]) == (None, [], None)
+
+
+def test_explanations_on_working_versions_stand_for_the_next_publication() -> None:
+    """Writers explain on version 2, then save version 3 and publish that: the room sees
+    the explanation with version 3; a later explanation of the same section wins."""
+    state, _, ids = drafting()
+    draft = ids["draft"]
+    why = ExplainChange(draft, 2, "s2", "Night buses came up at every table")
+    v3 = PLAN_V2.replace("youth council", "youth council and a youth forum")
+    state = _do(state, FACILITATOR, why, SaveDraft(draft, 2, v3), PublishDraft(draft, 3))
+    published = state.drafts[draft].versions[2]
+    assert published.published and published.previous == 1
+    participants = state_view(state, Role.PARTICIPANT)["drafts"][0]["current"]
+    assert [r["rationale"] for r in participants["rationales"]] == [why.rationale]
+    newer = ExplainChange(draft, 3, "s2", "Buses, and the cycle lanes you voted for")
+    state = _do(state, FACILITATOR, newer)
+    current = state_view(state, Role.OBSERVER)["drafts"][0]["current"]
+    assert [r["rationale"] for r in current["rationales"]] == [newer.rationale]
+
+
+def test_a_writer_who_is_not_a_facilitator_cannot_link_a_hidden_note() -> None:
+    state, _, ids = drafting()
+    draft = ids["draft"]
+    state = _do(state, FACILITATOR, SetWriter(PARTICIPANT.id, True), HideNote(ids["p2"]))
+    link = (LinkSpec("note", ids["p2"]),)
+    refused = _refused(
+        state, PARTICIPANT, ExplainChange(draft, 2, "s2", "why", link), Code.NOT_FOUND
+    )
+    assert refused.message == f"there is no note {ids['p2']}"
+    assert isinstance(
+        _decide(state, FACILITATOR, ExplainChange(draft, 2, "s2", "why", link)), Decision
+    )
