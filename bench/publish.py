@@ -78,6 +78,7 @@ class RunResult:
     max_ms: float = math.nan  # the last client to get it: "everyone has it" after this
     ack_ms: float = math.nan  # publish sent → its ack
     cpu_s: float = math.nan  # server CPU from the publish to the last delivery
+    gen_cpu_s: float = math.nan  # the receiving processes' CPU over the same stretch
     diff_cold_ms: float = math.nan  # GET …/diff, first time (computed)
     diff_warm_ms: float = math.nan  # the same again (cached), median of 5
     summary: str = ""
@@ -248,14 +249,17 @@ def run_once(
         result.ack_ms = (time.monotonic_ns() - sent) / 1e6
         for pipe in pipes:
             pipe.send(("expect", seq))
+        gen_cpu = 0.0
         for pipe in pipes:
             if not pipe.poll(DRAIN_TIMEOUT_S + 30):
                 raise BenchError(f"{target}: a receiver did not report its results")
             message = pipe.recv()
             if message[0] != "result":
                 raise BenchError(f"{target}: a receiver failed: {message[1]}")
+            gen_cpu += message[1]
             per_client.extend(message[2])
         result.cpu_s = cpu_seconds(server.pid) - cpu_start
+        result.gen_cpu_s = gen_cpu
         if target != "peer":
             url = f"{server.http_url}/api/events/{event}/drafts/{draft}/diff?from=1&to=2"
             result.diff_cold_ms, body = http_get(url, facilitator)
@@ -333,7 +337,8 @@ def run_bench(args: argparse.Namespace) -> int:
                 print(
                     f"  run {repeat}/{args.repeat} {target:<15} frame {result.frame_kb:6.1f} KB  "
                     f"p50 {result.p50_ms:7.1f} ms  p99 {result.p99_ms:7.1f} ms  "
-                    f"all {result.max_ms:7.1f} ms  cpu {result.cpu_s:.2f} s  "
+                    f"all {result.max_ms:7.1f} ms  cpu {result.cpu_s:.2f} s "
+                    f"(receivers {result.gen_cpu_s:.2f} s)  "
                     f"diff cold {result.diff_cold_ms:6.1f} ms warm {result.diff_warm_ms:5.1f} ms  "
                     f"missing {result.missing} dup {result.dup} closed {result.closed}",
                     flush=True,
