@@ -96,3 +96,28 @@ def test_a_vote_as_a_table_with_tallies_by_group() -> None:
 def test_an_unknown_activity_has_no_table() -> None:
     state, _, _ = room()
     assert activity_table(state, 999) == Rejection(Code.NOT_FOUND, "there is no activity 999")
+
+
+def test_an_archive_of_a_redraft_restores_the_same_drafts() -> None:
+    """Versions, publications, rationales and reactions are all in the log, so an
+    archive restores them exactly."""
+    from plenary.domain.commands import ExplainChange, LinkSpec, PublishDraft, React
+    from plenary.domain.export import EventRecord, Logged, archive, read_archive
+
+    from . import FACILITATOR, PARTICIPANT, drafting, step
+
+    state, ops, ids = drafting()
+    draft = ids["draft"]
+    why = ExplainChange(draft, 2, "s2", "night buses", (LinkSpec("theme", ids["theme"]),))
+    for actor, command in (
+        (FACILITATOR, why),
+        (FACILITATOR, PublishDraft(draft, 2)),
+        (PARTICIPANT, React(draft, 2, "s2", "support", "yes please")),
+    ):
+        state, op = step(state, actor, command)
+        ops.append(op)
+    record = EventRecord(state.id, "ABC346", "0" * 64, 1)
+    restored = read_archive(archive(record, [Logged(op, None) for op in ops]))
+    assert not isinstance(restored, Rejection), restored
+    assert restored[2] == state
+    assert restored[2].drafts[draft].published == 2
