@@ -57,6 +57,7 @@ def create_app(config: Config | None = None, *, demo_base_url: str | None = None
         Route("/api/join", api.join, methods=["POST"]),
         Route("/api/observe", api.observe, methods=["POST"]),
         Route("/api/facilitate", api.facilitate, methods=["POST"]),
+        Route("/api/codes/{code}", api.lookup),
         Route("/api/events/{event}/archive", exports.event_archive),
         Route("/api/events/{event}/activities/{activity:int}.csv", exports.activity_csv),
         Route("/api/events/{event}/drafts/{activity:int}/versions", drafts.versions),
@@ -71,6 +72,7 @@ def create_app(config: Config | None = None, *, demo_base_url: str | None = None
         Route("/", page),
         Route("/j/{code}", page),
         Route("/o/{code}", page),
+        Route("/p/{code}", page),
         Route("/f/{event}", page),
     ]
     built = client_dir()

@@ -147,6 +147,7 @@ def links(base: str, created: dict[str, str]) -> dict[str, str]:
         "join_url": f"{base}/j/{created['code']}",
         "facilitator_url": f"{base}/f/{created['event']}#key={created['facilitator_key']}",
         "observer_url": f"{base}/o/{created['code']}",
+        "projector_url": f"{base}/p/{created['code']}",
     }
 
 
@@ -190,6 +191,34 @@ async def observe(request: Request) -> Response:
             "event": event["id"],
             "title": event["title"],
             "token": rt.tokens.issue(event["id"], actor),
+        }
+    )
+
+
+async def lookup(request: Request) -> Response:
+    """What a join screen shows before anyone joins: the event's title and the
+    stakeholder groups and tables to pick from. Anyone with the code may ask; the code
+    is printed on the tables."""
+    rt = _rt(request)
+    raw = request.path_params["code"]
+    if len(raw) > 20:
+        return error(Code.NOT_FOUND, "no event has that code")
+    async with rt.db.read() as conn:
+        event = await store.event_by_code(conn, normalise_join_code(raw))
+    if event is None:
+        return error(Code.NOT_FOUND, "no event has that code")
+    hub = await rt.hubs.get(event["id"])
+    if hub is None:
+        return error(Code.NOT_FOUND, "no event has that code")
+    state = hub.state
+    return JSONResponse(
+        {
+            "event": state.id,
+            "code": state.code,
+            "title": state.title,
+            "groups": list(state.groups),
+            "tables": [t.to_wire() for t in state.tables],
+            "anonymity": state.anonymity.value,
         }
     )
 

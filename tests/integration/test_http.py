@@ -37,12 +37,14 @@ async def test_create_event(server):
         "join_url",
         "facilitator_url",
         "observer_url",
+        "projector_url",
     }
     code = body["code"]
     assert len(code) == CODE_LENGTH and set(code) <= set(_CODE_ALPHABET)
     base = server.base_url
     assert body["join_url"] == f"{base}/j/{code}"
     assert body["observer_url"] == f"{base}/o/{code}"
+    assert body["projector_url"] == f"{base}/p/{code}"
     assert body["facilitator_url"] == f"{base}/f/{body['event']}#key={body['facilitator_key']}"
 
     state = await live_state(server.runtime, body["event"])
@@ -375,3 +377,24 @@ async def test_a_database_failure_is_a_503_in_the_error_shape(server, monkeypatc
     ev = await new_event(server)
     monkeypatch.setattr(store, "event_by_code", down)
     assert_error(await server.http.post("/api/join", json={"code": ev.code}), 503, "unavailable")
+
+
+async def test_a_join_screen_looks_the_event_up_by_its_code(server):
+    response = await server.http.post("/api/events", json={"title": "Lookup", "groups": ["A"]})
+    created = response.json()
+    code = created["code"]
+    spelled = f"{code[:3].lower()}-{code[3:].lower()}"
+    found = await server.http.get(f"/api/codes/{spelled}")
+    assert found.status_code == 200, found.text
+    assert found.json() == {
+        "event": created["event"],
+        "code": code,
+        "title": "Lookup",
+        "groups": ["A"],
+        "tables": [],
+        "anonymity": "everyone",
+    }
+    for missing in ("ZZZZZZ", "x" * 40):
+        gone = await server.http.get(f"/api/codes/{missing}")
+        assert gone.status_code == 404
+        assert gone.json()["error"]["code"] == "not_found"

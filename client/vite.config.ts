@@ -1,0 +1,15 @@
+import { defineConfig } from "vite";
+
+// Preact through esbuild's automatic JSX runtime: no plugin needed. Each view is its own
+// chunk (dynamic import in main.tsx), so a phone loads the participant view only.
+export default defineConfig({
+  esbuild: { jsx: "automatic", jsxImportSource: "preact" },
+  build: { target: "es2020", sourcemap: false, assetsInlineLimit: 0 },
+  server: {
+    proxy: {
+      "/api": "http://127.0.0.1:8000",
+      "/ws": { target: "ws://127.0.0.1:8000", ws: true },
+    },
+  },
+  test: { environment: "happy-dom", include: ["tests/**/*.test.ts"] },
+});
