@@ -4,7 +4,15 @@ import { defineConfig } from "vite";
 // chunk (dynamic import in main.tsx), so a phone loads the participant view only.
 export default defineConfig({
   esbuild: { jsx: "automatic", jsxImportSource: "preact" },
-  build: { target: "es2020", sourcemap: false, assetsInlineLimit: 0 },
+  // Built into the Python package, so the server finds it in a checkout and
+  // `pip install .` ships it (package-data "static/**/*").
+  build: {
+    target: "es2020",
+    sourcemap: false,
+    assetsInlineLimit: 0,
+    outDir: "../server/static",
+    emptyOutDir: true,
+  },
   server: {
     proxy: {
       "/api": "http://127.0.0.1:8000",

@@ -10,13 +10,10 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 
 
 def client_dir() -> Path | None:
-    """Built client assets: shipped in the wheel as ``plenary/static``, or in a source
-    checkout as ``client/dist``."""
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "static", here.parent / "client" / "dist"):
-        if (candidate / "index.html").exists():
-            return candidate
-    return None
+    """Built client assets: ``plenary/static``, where the client build writes them in a
+    checkout (``server/static``) and from where ``pip install .`` ships them."""
+    built = Path(__file__).resolve().parent.parent / "static"
+    return built if (built / "index.html").exists() else None
 
 
 async def page(request: Request) -> Response:
@@ -32,8 +29,8 @@ async def page(request: Request) -> Response:
 padding: 0 1rem">
 <h1>Plenary</h1>
 <p>This server is running{f" and event <strong>{code}</strong> exists" if code else ""}, but its
-browser client has not been built. Build it with <code>npm --prefix client ci &amp;&amp;
-npm --prefix client run build</code>, or use the HTTP and websocket API described in
-<code>docs/protocol.md</code>.</p>
+browser client has not been built. Build it with <code>bash .ci/setup</code> (or
+<code>npm --prefix client ci &amp;&amp; npm --prefix client run build</code>), or use the HTTP
+and websocket API described in <code>docs/protocol.md</code>.</p>
 </body></html>"""
     return HTMLResponse(body)

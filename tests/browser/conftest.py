@@ -1,0 +1,175 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against a real ``plenary serve``
+serving the built client.
+
+Chromium comes from Debian (``/usr/bin/chromium``, installed by ``.ci/setup``), never
+from a browser download. Without it, or without a built client, the tests are skipped
+locally with the reason and FAIL in CI (``CI=true``).
+
+Screenshots of each view are written to ``tests/browser/screenshots/`` (ignored by git);
+with ``PLENARY_UPDATE_SCREENSHOTS=1`` they go to ``docs/screenshots/``, which the README
+shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import IN_CI
+from ..multinode.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+BUILT = ROOT / "server" / "static" / "index.html"
+AXE = ROOT / "client" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("PLENARY_UPDATE_SCREENSHOTS")
+    else ROOT / "tests" / "browser" / "screenshots"
+)
+START_TIMEOUT_S = 60.0
+
+pytestmark = pytest.mark.browser
+
+
+def missing(what: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what}; CI must run the browser tests (bash .ci/setup)", pytrace=False)
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def base_url() -> Iterator[str]:
+    """A real server on the embedded default, serving the built client."""
+    if not BUILT.exists():
+        missing(f"the client is not built ({BUILT} is missing)")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="plenary-browser-") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PLENARY_")}
+        env.pop("DATABASE_URL", None)
+        env.pop("REDIS_URL", None)
+        env.update(
+            {
+                "PLENARY_DATA_DIR": tmp,
+                "PLENARY_SECRET": "browser-test-secret",
+                "PLENARY_LOG_LEVEL": "warning",
+            }
+        )
+        log = Path(tmp) / "server.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "plenary",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while True:
+                try:
+                    with urllib.request.urlopen(url + "/healthz", timeout=1):
+                        break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        proc.kill()
+                        pytest.fail(f"the server did not start:\n{log.read_text()[-3000:]}")
+                    time.sleep(0.1)
+            try:
+                yield url
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        missing(f"Debian's Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+PHONE = {
+    "viewport": {"width": 360, "height": 640},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+LAPTOP = {"viewport": {"width": 1366, "height": 900}}
+PROJECTOR = {"viewport": {"width": 1920, "height": 1080}}
+
+
+def post_json(base: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer: dict[str, Any] = json.loads(response.read())
+    return answer
+
+
+def audit(page: Any, what: str) -> None:
+    """axe-core's WCAG 2.1 A/AA rules on the page as it is now: no violations."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {runOnly: {type: 'tag',
+                values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+        }"""
+    )
+    assert result == [], f"accessibility violations on {what}: {json.dumps(result, indent=1)}"
+
+
+def screenshot(page: Any, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+def chromium_available() -> bool:
+    return Path(CHROMIUM).exists() and shutil.which("chromium") is not None
