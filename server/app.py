@@ -105,4 +105,61 @@ async def _create_demo(runtime: Runtime, base: str) -> None:
 
     created = await api.create_event_record(runtime, DEMO_TITLE, DEMO_GROUPS)
     if isinstance(created, dict):
+        await _demo_agenda(runtime, created)
         print_demo(api.links(base, created))
+
+
+DEMO_STRATEGY = """# Urgent and emergency care strategy 2026-2030
+
+A first draft for the room to react to, section by section.
+
+## Getting help out of hours
+
+Residents should reach a GP or a nurse by phone within an hour, any day of the week.
+
+## Waiting in emergency departments
+
+No one should wait more than four hours to be seen, treated and admitted or sent home.
+
+## Care closer to home
+
+More urgent care in community pharmacies and walk-in centres, open until 10 pm.
+"""
+
+
+async def _demo_agenda(runtime: Runtime, created: dict[str, str]) -> None:
+    """A demo event that shows what Plenary does: tables, a notes round running, a vote
+    waiting for it, and a first draft of the strategy published for reactions."""
+    from .domain.commands import (
+        AddActivity,
+        Command,
+        PublishDraft,
+        SaveDraft,
+        SetActivityStatus,
+        SetCurrentActivity,
+        TableSpec,
+        UpdateEvent,
+        VoteSpec,
+    )
+    from .errors import Rejection
+
+    grant = runtime.tokens.verify(created["facilitator_token"])
+    hub = await runtime.hubs.get(created["event"])
+    if grant is None or hub is None:
+        return
+
+    async def do(command: Command) -> int:
+        result = await hub.write(grant.actor, command, None)
+        if isinstance(result, Rejection):
+            raise RuntimeError(f"demo: {command} refused: {result.message}")
+        return result.seq
+
+    await do(UpdateEvent(tables=tuple(TableSpec(str(n)) for n in range(1, 13))))
+    round_ = await do(AddActivity("notes", "What works well in urgent care today?"))
+    await do(SetActivityStatus(round_, "open"))
+    await do(SetCurrentActivity(round_))
+    await do(AddActivity("vote", "Which matter most?", VoteSpec(round_, budget=5, cap=2)))
+    draft = await do(AddActivity("draft", "The strategy, first draft", reactions="live"))
+    await do(SetActivityStatus(draft, "open"))
+    await do(SaveDraft(draft, 0, DEMO_STRATEGY))
+    await do(PublishDraft(draft, 1))

@@ -186,6 +186,7 @@ def print_demo(links: dict[str, str]) -> None:
     print(f"  join URL:         {links['join_url']}")
     print(f"  facilitator link: {links['facilitator_url']}")
     print(f"  observer URL:     {links['observer_url']}")
+    print(f"  projector URL:    {links['projector_url']}")
     print("  scan to join:")
     segno.make(links["join_url"], error="m").terminal(compact=True)
     print(flush=True)
