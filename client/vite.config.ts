@@ -1,9 +1,9 @@
 import { defineConfig } from "vite";
 
-// Preact through esbuild's automatic JSX runtime: no plugin needed. Each view is its own
-// chunk (dynamic import in main.tsx), so a phone loads the participant view only.
+// Preact's automatic JSX runtime comes from tsconfig.json (jsx, jsxImportSource), which
+// Vite's transformer reads: no plugin needed. Each view is its own chunk (dynamic import
+// in main.tsx), so a phone loads the participant view only.
 export default defineConfig({
-  esbuild: { jsx: "automatic", jsxImportSource: "preact" },
   // Built into the Python package, so the server finds it in a checkout and
   // `pip install .` ships it (package-data "static/**/*").
   build: {
@@ -12,6 +12,8 @@ export default defineConfig({
     assetsInlineLimit: 0,
     outDir: "../server/static",
     emptyOutDir: true,
+    // .vite/manifest.json: scripts/size.mjs adds up what a phone loads for each view.
+    manifest: true,
   },
   server: {
     proxy: {
