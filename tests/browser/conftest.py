@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,9 @@ SHOTS = (
     else ROOT / "tests" / "browser" / "screenshots"
 )
 START_TIMEOUT_S = 60.0
+# What a page may take to show what a test waits for (an op reaching every screen, a
+# reconnect). Every wait in the browser tests is a wait for a condition, never a sleep.
+WAIT_MS = 15_000
 
 pytestmark = pytest.mark.browser
 
@@ -128,6 +131,35 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+@pytest.fixture
+def open_context(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Make browser contexts (one per person or screen), closed after the test.
+
+    ``open_context(PHONE)`` or ``open_context(LAPTOP, reduced_motion="reduce")``. Waits
+    default to ``WAIT_MS``; an uncaught error in any of their pages fails the test.
+    """
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    contexts: list[Any] = []
+    errors: list[str] = []
+
+    def make(options: dict[str, Any], **extra: Any) -> Any:
+        context = browser.new_context(**{**options, **extra})
+        context.set_default_timeout(WAIT_MS)
+        context.on(
+            "page",
+            lambda page: page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}")),
+        )
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not errors, "uncaught errors in the pages:\n" + "\n".join(errors)
+
+
 PHONE = {
     "viewport": {"width": 360, "height": 640},
     "device_scale_factor": 2,
@@ -155,6 +187,10 @@ def audit(page: Any, what: str) -> None:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         """async () => {
+            // A card fading in is measured at its final colours, not half-way there.
+            await Promise.all(document.getAnimations()
+                .filter(a => a.effect?.getComputedTiming().endTime !== Infinity)
+                .map(a => a.finished.catch(() => null)));
             const r = await axe.run(document, {runOnly: {type: 'tag',
                 values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
             return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
@@ -167,7 +203,8 @@ def audit(page: Any, what: str) -> None:
 def screenshot(page: Any, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=False)
+    # Cards that are fading in are shown as they end up, not half-way.
+    page.screenshot(path=str(path), full_page=False, animations="disabled")
     return path
 
 

@@ -125,8 +125,8 @@ export default function Facilitator({ params }: { params: Record<string, string>
           setPhase({ kind: "gone" });
           return;
         }
-        // The token no longer opens the event (expired, or the server's secret changed):
-        // the key, if we have it, gets a new one.
+        // The token no longer opens the event (expired, or the server's secret changed),
+        // or it is not a facilitator's: the key, if we have it, gets a new one.
         const key = typeof phase.credential.key === "string" ? phase.credential.key : null;
         forgetCredential("facilitator", event);
         if (key) {
@@ -139,7 +139,10 @@ export default function Facilitator({ params }: { params: Record<string, string>
         }
         setPhase({
           kind: "need-key",
-          message: "This browser's access to the event has expired. Enter the facilitator key again.",
+          message:
+            code === "not_facilitator"
+              ? "This browser is in the event as a participant or an observer, not as a facilitator. Enter the facilitator key to open the console."
+              : "This browser's access to the event has expired. Enter the facilitator key again.",
         });
       }}
     />
@@ -167,11 +170,16 @@ function Connected({
 
   const status = session?.status.value;
   const code = session?.lastError.value?.code;
+  // The server says whose token this is: only a facilitator's opens the console (a
+  // participant's token would show controls whose every write the server refuses).
+  const role = session?.role.value ?? null;
+  const notFacilitator = role != null && role !== "facilitator";
   useEffect(() => {
     if (status === "closed") onRefused(code ?? "unauthorised");
-  }, [status]);
+    else if (notFacilitator) onRefused("not_facilitator");
+  }, [status, notFacilitator]);
 
-  if (!session) {
+  if (!session || notFacilitator) {
     return (
       <main class="page">
         <p role="status">Connecting…</p>
