@@ -61,7 +61,7 @@ def missing(what: str) -> None:
     pytest.skip(what)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def base_url() -> Iterator[str]:
     """A real server on the embedded default, serving the built client."""
     if not BUILT.exists():
@@ -117,7 +117,10 @@ def base_url() -> Iterator[str]:
                     proc.kill()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API runs its own event loop on the main
+# thread while it is open, and the asyncio tests that follow in the same pytest run
+# cannot start theirs until it is closed.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         missing(f"Debian's Chromium is not installed at {CHROMIUM}")
