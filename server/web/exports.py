@@ -45,9 +45,21 @@ async def restore_archive(db: Database, raw: Any) -> EventState | Rejection:
     return state
 
 
+# A cell a spreadsheet would read as a formula. Participants type these texts, and a
+# facilitator opens the file in Excel or LibreOffice: "=HYPERLINK(...)" in a note must
+# stay text (OWASP's advice for CSV injection: prefix such cells with a quote).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: Any) -> Any:
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
+
+
 def csv_text(rows: list[tuple[Any, ...]]) -> str:
     out = io.StringIO()
-    csv.writer(out).writerows(rows)
+    csv.writer(out).writerows(tuple(spreadsheet_safe(c) for c in row) for row in rows)
     return out.getvalue()
 
 
