@@ -19,7 +19,7 @@ from .config import Config
 from .realtime import connection
 from .runtime import Runtime
 from .web import api, drafts, exports
-from .web.client import client_dir, page
+from .web.client import client_dir, page, service_worker
 
 log = logging.getLogger("plenary")
 
@@ -69,6 +69,7 @@ def create_app(config: Config | None = None, *, demo_base_url: str | None = None
         Route("/api/events/{event}/drafts/{activity:int}/diff", drafts.diff),
         Route("/api/events/{event}/drafts/{activity:int}/reactions", drafts.compare),
         WebSocketRoute("/ws", websocket),
+        Route("/sw.js", service_worker),
         Route("/", page),
         Route("/j/{code}", page),
         Route("/o/{code}", page),

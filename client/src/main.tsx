@@ -40,4 +40,22 @@ async function start(): Promise<void> {
   root.innerHTML = '<main class="page"><h1>Not found</h1><p><a href="/">Start page</a></p></main>';
 }
 
+// The app shell stays on the phone (public/sw.js), so a reload while the venue's wifi is
+// down still opens. Browsers allow service workers on https and on localhost only; on a
+// plain-http LAN address the app works as before, without the offline reload.
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  window.addEventListener("load", () => {
+    navigator.serviceWorker.register("/sw.js").catch(() => undefined);
+    // What this page loaded before the worker took over is cached too, or the first
+    // offline reload would find the shell but not its scripts.
+    void navigator.serviceWorker.ready.then((registration) => {
+      const loaded = performance
+        .getEntriesByType("resource")
+        .map((entry) => entry.name)
+        .filter((url) => new URL(url).pathname.startsWith("/assets/"));
+      registration.active?.postMessage({ cache: loaded });
+    });
+  });
+}
+
 void start();

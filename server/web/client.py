@@ -16,6 +16,19 @@ def client_dir() -> Path | None:
     return built if (built / "index.html").exists() else None
 
 
+async def service_worker(request: Request) -> Response:
+    """The app shell's service worker, from the site's root so that it covers every page.
+    Never cached by the browser's HTTP cache: a new build must replace it at once."""
+    built = client_dir()
+    if built is None or not (built / "sw.js").exists():
+        return Response("not built", status_code=404, media_type="text/plain")
+    return FileResponse(
+        built / "sw.js",
+        media_type="text/javascript",
+        headers={"cache-control": "no-cache"},
+    )
+
+
 async def page(request: Request) -> Response:
     built = client_dir()
     if built is not None:

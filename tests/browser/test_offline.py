@@ -8,11 +8,11 @@ its heartbeat timed out (over 50 s). The test therefore also routes the app's we
 through Playwright (``route_web_socket``) and, going offline, closes it on both sides (as
 a dropped network does) and refuses every new one until the network is back.
 
-The reload. The app has no service worker, so its pages cannot load with no network at
-all; saying otherwise would be dishonest. The reload is done with HTTP reachable and the
-websocket still refused, which is what a phone on a venue's captive or overloaded wifi
-sees, and which still proves the point: the unsent notes come back from the phone's own
-storage, not from the server, and the server has not got them yet.
+The reload. The first test reloads with HTTP reachable and the websocket refused, what a
+phone on a venue's captive or overloaded wifi sees. The second reloads with no network
+at all: the app's service worker (client/public/sw.js) serves the shell from the phone.
+Either way the unsent notes come back from the phone's own storage, not from the server,
+which has not got them yet.
 """
 
 from __future__ import annotations
@@ -95,3 +95,43 @@ def test_notes_posted_offline_survive_a_reload_and_arrive_once(
     ops = archive(base_url, event["event"], event["facilitator_token"])["ops"]
     added = [op["data"]["text"] for op in ops if op["kind"] == "note.added"]
     assert sorted(added) == sorted([FIRST, SECOND]), added
+
+
+def test_a_phone_with_no_network_at_all_reloads_from_its_service_worker(
+    base_url: str, open_context: Any
+) -> None:
+    event = create_event(base_url, "Marquee", ["Residents"])
+    context = open_context(PHONE)
+    network = Network(context)
+    phone = context.new_page()
+    join_on_phone(phone, base_url, event["code"], "Di", "Residents")
+    expect(phone.get_by_test_id("activity")).to_have_attribute("data-kind", "board")
+    # The worker controls the page and has what the page loaded before it took over.
+    phone.wait_for_function("navigator.serviceWorker.controller !== null")
+    phone.wait_for_function(
+        """async () => {
+            const cache = await caches.open("plenary-shell-v1");
+            const scripts = [...document.querySelectorAll('script[src^="/assets/"]')];
+            const hits = await Promise.all(scripts.map((s) => cache.match(s.src)));
+            return scripts.length > 0 && hits.every(Boolean);
+        }"""
+    )
+
+    network.drop()
+    status = phone.get_by_test_id("status")
+    expect(status).to_have_attribute("data-status", "offline")
+    post_note(phone, FIRST)
+    phone.reload()  # no network at all: not even the page can be fetched
+    expect(phone.get_by_test_id("activity")).to_have_attribute("data-kind", "board")
+    expect(phone.get_by_test_id("note-pending")).to_have_count(1)
+    expect(status).to_have_attribute("data-status", "offline")
+    assert archive(base_url, event["event"], event["facilitator_token"])["ops"][-1]["kind"] != (
+        "note.added"
+    )
+
+    network.restore()
+    wait_online(phone)
+    expect(phone.get_by_test_id("note-pending")).to_have_count(0)
+    expect(note(phone, FIRST)).to_have_count(1)
+    ops = archive(base_url, event["event"], event["facilitator_token"])["ops"]
+    assert [op["data"]["text"] for op in ops if op["kind"] == "note.added"] == [FIRST]
