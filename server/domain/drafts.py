@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..errors import Code, Rejection
 from . import diff
@@ -144,7 +144,7 @@ def save_draft(
     old_text = head.text if head is not None else ""
     old_ids = head.sections if head is not None else ()
     ids = diff.carry_ids(old_ids, diff.split_sections(old_text), sections, _fresh_ids(draft))
-    summary = diff.diff(old_text, text, old_ids, ids).summary
+    summary = changes(head, text, ids).summary
     return Decision(
         "draft.saved",
         {
@@ -156,6 +156,14 @@ def save_draft(
             "summary": summary.to_wire(),
         },
     )
+
+
+def changes(older: Version | None, text: str, sections: Sequence[str]) -> diff.Diff:
+    """How ``text`` (with its lineage ids) differs from ``older``, or from nothing.
+    Matched by lineage id, so diffs between any two versions of a draft agree."""
+    if older is None:
+        return diff.diff("", text, (), sections)
+    return diff.diff(older.text, text, older.sections, sections)
 
 
 def conflict(draft: Draft, base: int, yours: str, head: Version) -> Rejection:
@@ -202,9 +210,7 @@ def publish_draft(state: EventState, actor: Actor, cmd: PublishDraft) -> Decisio
     previous = draft.version(draft.published) if draft.published is not None else None
     summary: JsonDict | None = None
     if previous is not None:
-        summary = diff.diff(
-            previous.text, version.text, previous.sections, version.sections
-        ).summary.to_wire()
+        summary = changes(previous, version.text, version.sections).summary.to_wire()
     return Decision(
         "draft.published",
         {

@@ -329,13 +329,7 @@ def _save(state: EventState, op: Op) -> EventState:
         sections=tuple(d["sections"]),
         summary=d["summary"],
     )
-    # Lineage ids are "s<n>", handed out in order: the next is one past the largest.
-    highest = max((int(s[1:]) for s in version.sections), default=0)
-    draft = replace(
-        draft,
-        versions=(*draft.versions, version),
-        next_section=max(draft.next_section, highest + 1),
-    )
+    draft = replace(draft, versions=(*draft.versions, version))
     return replace(state, drafts=state.drafts.set(draft.activity, draft))
 
 

@@ -270,7 +270,12 @@ class Draft:
     activity: int
     versions: tuple[Version, ...] = ()  # versions[n - 1] is version n
     published: int | None = None  # the version screens show now
-    next_section: int = 1  # lineage ids are "s1", "s2", ... per draft
+
+    @property
+    def next_section(self) -> int:
+        """Lineage ids are "s1", "s2", ... per draft, handed out in order: the next is one
+        past the largest ever used, so a removed section's id is never given again."""
+        return 1 + max((int(s[1:]) for v in self.versions for s in v.sections), default=0)
 
     @property
     def head(self) -> int:

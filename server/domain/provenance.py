@@ -9,8 +9,8 @@ facilitators hid shows nobody else its text, not even through a rationale.
 
 from __future__ import annotations
 
-from . import diff as diffs
 from .dots import results_visible, vote_results
+from .drafts import changes
 from .model import (
     Draft,
     EventState,
@@ -121,20 +121,15 @@ def report(
 ) -> JsonDict:
     """Every change from ``older`` (or from nothing) to ``newer``, each with its rationale
     and what it links to: the version report the projector shows."""
-    d = diffs.diff(
-        older.text if older is not None else "",
-        newer.text,
-        older.sections if older is not None else (),
-        newer.sections,
-    )
+    d = changes(older, newer.text, newer.sections)
     explained = rationales_of(state, draft, newer)
-    changes = []
+    listed = []
     for entry in d.to_wire()["sections"]:
         if entry["status"] == "unchanged" and not entry["moved"]:
             continue
         # A removed section is explained under its id on the version that removed it.
         rationale = explained.get(entry["id"]) if entry["id"] is not None else None
-        changes.append(
+        listed.append(
             {
                 **entry,
                 "rationale": rationale_view(state, rationale, audience)
@@ -149,6 +144,6 @@ def report(
         "author": newer.author,
         "published_at": newer.published_at,
         "summary": d.summary.to_wire(),
-        "changes": changes,
-        "unexplained": sum(1 for c in changes if c["rationale"] is None),
+        "changes": listed,
+        "unexplained": sum(1 for c in listed if c["rationale"] is None),
     }

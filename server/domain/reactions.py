@@ -27,7 +27,6 @@ from .model import (
 from .text import tidy
 
 COMMENT_MAX = 500
-NO_GROUP = ""  # as fold.NO_GROUP: reactors who joined without a stakeholder group
 KINDS = tuple(k.value for k in ReactionKind)
 
 

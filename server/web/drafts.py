@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from ..domain import diff as diffs
 from ..domain import provenance, reactions
-from ..domain.drafts import audience_of
+from ..domain.drafts import audience_of, changes
 from ..domain.model import Activity, ActivityKind, Draft, EventState, Role, Version
 from ..domain.render import render_sections
 from ..domain.views import public_meta, rationales_of, sees_working_versions
@@ -192,7 +192,7 @@ async def diff(request: Request) -> Response:
     key = ("diff", reader.hub.state.id, reader.activity.id, older.number, newer.number)
     answer = cache.get(key)
     if answer is None:
-        d = diffs.diff(older.text, newer.text, older.sections, newer.sections)
+        d = changes(older, newer.text, newer.sections)
         answer = _json(
             {
                 "activity": reader.activity.id,
