@@ -15,10 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +24,7 @@ from typing import Any
 import pytest
 
 from ..conftest import IN_CI
-from ..multinode.conftest import free_port
+from ..multinode.conftest import start_node
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -47,7 +44,6 @@ SHOTS = (
     if os.environ.get("PLENARY_UPDATE_SCREENSHOTS")
     else ROOT / "tests" / "browser" / "screenshots"
 )
-START_TIMEOUT_S = 60.0
 # What a page may take to show what a test waits for (an op reaching every screen, a
 # reconnect). Every wait in the browser tests is a wait for a condition, never a sleep.
 WAIT_MS = 15_000
@@ -66,55 +62,15 @@ def base_url() -> Iterator[str]:
     """A real server on the embedded default, serving the built client."""
     if not BUILT.exists():
         missing(f"the client is not built ({BUILT} is missing)")
-    port = free_port()
     with tempfile.TemporaryDirectory(prefix="plenary-browser-") as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PLENARY_")}
-        env.pop("DATABASE_URL", None)
-        env.pop("REDIS_URL", None)
-        env.update(
-            {
-                "PLENARY_DATA_DIR": tmp,
-                "PLENARY_SECRET": "browser-test-secret",
-                "PLENARY_LOG_LEVEL": "warning",
-            }
-        )
-        log = Path(tmp) / "server.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "plenary",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                env=env,
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while True:
-                try:
-                    with urllib.request.urlopen(url + "/healthz", timeout=1):
-                        break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        proc.kill()
-                        pytest.fail(f"the server did not start:\n{log.read_text()[-3000:]}")
-                    time.sleep(0.1)
-            try:
-                yield url
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        try:
+            node = start_node("browser", Path(tmp))
+        except AssertionError as exc:
+            pytest.fail(f"the server did not start: {exc}")
+        try:
+            yield node.base_url
+        finally:
+            node.stop()
 
 
 # Package scope, not session: Playwright's sync API runs its own event loop on the main

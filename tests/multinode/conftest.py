@@ -179,17 +179,22 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int) -> bool:
     return False
 
 
-def start_node(name: str, workdir: Path, database_url: str, redis_url: str) -> Node:
-    """Start ``plenary serve`` on a free port and wait until it is ready."""
+def start_node(
+    name: str, workdir: Path, database_url: str | None = None, redis_url: str | None = None
+) -> Node:
+    """Start ``plenary serve`` on a free port and wait until it is ready: on Postgres and
+    Redis when given, else on the embedded default (SQLite in ``workdir``, in-process bus)."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("PLENARY_") and k not in {"DATABASE_URL", "REDIS_URL"}
     }
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    if redis_url is not None:
+        env["REDIS_URL"] = redis_url
     env.update(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
         PLENARY_SECRET=SECRET,
         PLENARY_DATA_DIR=str(workdir / "data"),
         PLENARY_LOG_LEVEL="info",
