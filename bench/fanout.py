@@ -582,6 +582,61 @@ def receiver_processes(asked: int, clients: int) -> int:
     return max(1, min(len(os.sched_getaffinity(0)), math.ceil(clients / 250)))
 
 
+class Receivers:
+    """The receiver processes of one run: started with their share of the tokens, told
+    "go" and "expect", their results collected, and always stopped."""
+
+    def __init__(self, target: str, url: str, tokens: list[str], procs: int) -> None:
+        self.target = target
+        ctx = mp.get_context("spawn")
+        n = receiver_processes(procs, len(tokens))
+        self.pipes: list[Connection] = []
+        self.procs: list[mp.process.BaseProcess] = []
+        for share in (tokens[i::n] for i in range(n)):
+            parent, child = ctx.Pipe()
+            receiver = ctx.Process(target=receiver_main, args=(child, url, share))
+            receiver.start()
+            child.close()
+            self.pipes.append(parent)
+            self.procs.append(receiver)
+
+    def wait_ready(self) -> None:
+        for pipe in self.pipes:
+            if not pipe.poll(CONNECT_TIMEOUT_S + 30):
+                raise BenchError(f"{self.target}: a receiver did not report in time")
+            message = pipe.recv()
+            if message[0] != "ready":
+                raise BenchError(f"{self.target}: a receiver failed to connect: {message[1]}")
+
+    def send(self, *message: Any) -> None:
+        for pipe in self.pipes:
+            pipe.send(message)
+
+    def results(self) -> tuple[float, list[tuple[bytes, bytes, int, int | None, bool]]]:
+        """The receivers' CPU seconds and what every client got."""
+        cpu = 0.0
+        per_client: list[tuple[bytes, bytes, int, int | None, bool]] = []
+        for pipe in self.pipes:
+            if not pipe.poll(DRAIN_TIMEOUT_S + 30):
+                raise BenchError(f"{self.target}: a receiver did not report its results")
+            message = pipe.recv()
+            if message[0] != "result":
+                raise BenchError(f"{self.target}: a receiver failed: {message[1]}")
+            cpu += message[1]
+            per_client.extend(message[2])
+        return cpu, per_client
+
+    def stop(self) -> None:
+        # Closing the pipes tells receivers still waiting (after a failure) to stop.
+        for pipe in self.pipes:
+            pipe.close()
+        for proc in self.procs:
+            proc.join(5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+
+
 def run_once(
     target: str, server: ServerProcess, clients: int, repeat: int, args: argparse.Namespace
 ) -> RunResult:
@@ -590,33 +645,16 @@ def run_once(
     tokens = _observer_tokens(server, target, code, clients)
     # The writer connects after the receivers' RSS is read, so the growth measured
     # across their connecting is theirs alone.
-    ctx = mp.get_context("spawn")
-    procs_n = receiver_processes(args.procs, clients)
-    shares = [tokens[i::procs_n] for i in range(procs_n)]
     rss_before = rss_kb(server.pid)
-    pipes: list[Connection] = []
-    procs: list[mp.process.BaseProcess] = []
+    receivers = Receivers(target, server.ws_url, tokens, args.procs)
     try:
-        for share in shares:
-            parent, child = ctx.Pipe()
-            receiver = ctx.Process(target=receiver_main, args=(child, server.ws_url, share))
-            receiver.start()
-            child.close()
-            pipes.append(parent)
-            procs.append(receiver)
-        for pipe in pipes:
-            if not pipe.poll(CONNECT_TIMEOUT_S + 30):
-                raise BenchError(f"{target}: a receiver did not report in time")
-            message = pipe.recv()
-            if message[0] != "ready":
-                raise BenchError(f"{target}: a receiver failed to connect: {message[1]}")
+        receivers.wait_ready()
         rss_after = rss_kb(server.pid)
         result.rss_kb_per_conn = (rss_after - rss_before) / clients
         result.rss_mb_after = rss_after / 1024
 
         cpu_start = cpu_seconds(server.pid)
-        for pipe in pipes:
-            pipe.send(("go",))
+        receivers.send("go")
         written = asyncio.run(
             write_notes(server.ws_url, writer_token, writer_seq, args.notes, args.rate)
         )
@@ -624,29 +662,11 @@ def run_once(
         result.write_errors = written.failed
         result.ack_p50_ms = statistics.median(written.ack_ms) if written.ack_ms else math.nan
         last_seq = max(sent_at) if sent_at else 0
-        for pipe in pipes:
-            pipe.send(("expect", last_seq))
-        per_client: list[tuple[bytes, bytes, int, int | None, bool]] = []
-        gen_cpu = 0.0
-        for pipe in pipes:
-            if not pipe.poll(DRAIN_TIMEOUT_S + 30):
-                raise BenchError(f"{target}: a receiver did not report its results")
-            message = pipe.recv()
-            if message[0] != "result":
-                raise BenchError(f"{target}: a receiver failed: {message[1]}")
-            gen_cpu += message[1]
-            per_client.extend(message[2])
+        receivers.send("expect", last_seq)
+        result.gen_cpu_s, per_client = receivers.results()
         result.cpu_s = cpu_seconds(server.pid) - cpu_start
-        result.gen_cpu_s = gen_cpu
     finally:
-        # Closing the pipes tells receivers still waiting (after a failure) to stop.
-        for pipe in pipes:
-            pipe.close()
-        for proc in procs:
-            proc.join(5)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
+        receivers.stop()
 
     _score(result, sent_at, per_client)
     return result

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import json
 import math
-import multiprocessing as mp
 import os
 import signal
 import statistics
@@ -38,7 +37,6 @@ import uuid
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +44,8 @@ import msgpack
 import websockets
 from draftgen import document, redraft
 from fanout import (
-    CONNECT_TIMEOUT_S,
-    DRAIN_TIMEOUT_S,
     BenchError,
+    Receivers,
     ServerProcess,
     _tcp_open,
     cpu_seconds,
@@ -57,8 +54,6 @@ from fanout import (
     pg_database,
     post_json,
     raise_open_file_limit,
-    receiver_main,
-    receiver_processes,
     start_plenary,
 )
 from websockets.asyncio.server import ServerConnection, broadcast, serve
@@ -215,30 +210,13 @@ def run_once(
             post_json(server.http_url, "/api/observe", {"code": created["code"]})["token"]
             for _ in range(clients)
         ]
-    ctx = mp.get_context("spawn")
-    n = receiver_processes(procs, clients)
-    pipes: list[Connection] = []
-    workers: list[mp.process.BaseProcess] = []
-    per_client: list[tuple[bytes, bytes, int, int | None, bool]] = []
+    receivers = Receivers(target, server.ws_url, tokens, procs)
     try:
-        for share in (tokens[i::n] for i in range(n)):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=receiver_main, args=(child, server.ws_url, share))
-            proc.start()
-            child.close()
-            pipes.append(parent)
-            workers.append(proc)
-        for pipe in pipes:
-            if not pipe.poll(CONNECT_TIMEOUT_S + 30):
-                raise BenchError(f"{target}: a receiver did not report in time")
-            message = pipe.recv()
-            if message[0] != "ready":
-                raise BenchError(f"{target}: a receiver failed to connect: {message[1]}")
+        receivers.wait_ready()
         if writer is None:
             writer = loop.run_until_complete(Writer.open(server.ws_url, facilitator))
         cpu_start = cpu_seconds(server.pid)
-        for pipe in pipes:
-            pipe.send(("go",))
+        receivers.send("go")
         publish: dict[str, Any] = (
             {"kind": "draft.publish", "activity": draft, "version": 2}
             if target != "peer"
@@ -247,19 +225,9 @@ def run_once(
         sent = time.monotonic_ns()
         seq = loop.run_until_complete(writer.write(publish))
         result.ack_ms = (time.monotonic_ns() - sent) / 1e6
-        for pipe in pipes:
-            pipe.send(("expect", seq))
-        gen_cpu = 0.0
-        for pipe in pipes:
-            if not pipe.poll(DRAIN_TIMEOUT_S + 30):
-                raise BenchError(f"{target}: a receiver did not report its results")
-            message = pipe.recv()
-            if message[0] != "result":
-                raise BenchError(f"{target}: a receiver failed: {message[1]}")
-            gen_cpu += message[1]
-            per_client.extend(message[2])
+        receivers.send("expect", seq)
+        result.gen_cpu_s, per_client = receivers.results()
         result.cpu_s = cpu_seconds(server.pid) - cpu_start
-        result.gen_cpu_s = gen_cpu
         if target != "peer":
             url = f"{server.http_url}/api/events/{event}/drafts/{draft}/diff?from=1&to=2"
             result.diff_cold_ms, body = http_get(url, facilitator)
@@ -267,13 +235,7 @@ def run_once(
             result.diff_warm_ms = statistics.median(http_get(url, facilitator)[0] for _ in range(5))
         loop.run_until_complete(writer.ws.close())
     finally:
-        for pipe in pipes:
-            pipe.close()
-        for proc in workers:
-            proc.join(5)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
+        receivers.stop()
         loop.close()
     result.frame_kb = writer.published_bytes / 1024 if writer.published_bytes else math.nan
     latencies = []
