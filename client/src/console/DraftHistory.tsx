@@ -8,6 +8,7 @@ import { type DraftDiff, type DraftVersion, draftDiff, draftVersion } from "../c
 import { DiffSectionView } from "../ui/DiffView";
 import { useLoad } from "../ui/useLoad";
 import { type Activity, type DraftState, actorLabel, formatTime, useConsole } from "./context";
+import { VersionSelect } from "./VersionSelect";
 
 export function DraftHistory({ state, activity, draft }: { state: EventState; activity: Activity; draft: DraftState | null }) {
   const { act, session } = useConsole();
@@ -125,26 +126,22 @@ export function DraftHistory({ state, activity, draft }: { state: EventState; ac
       >
         <h4>Compare two versions</h4>
         <div class="field-row">
-          <div>
-            <label for="diff-from">From version</label>
-            <select id="diff-from" data-testid="diff-from" value={String(fromV)} onChange={(e) => setFrom(e.currentTarget.value)}>
-              {versions.map((v) => (
-                <option key={v.version} value={String(v.version)}>
-                  {v.version}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label for="diff-to">To version</label>
-            <select id="diff-to" data-testid="diff-to" value={String(toV)} onChange={(e) => setTo(e.currentTarget.value)}>
-              {versions.map((v) => (
-                <option key={v.version} value={String(v.version)}>
-                  {v.version}
-                </option>
-              ))}
-            </select>
-          </div>
+          <VersionSelect
+            id="diff-from"
+            testid="diff-from"
+            label="From version"
+            value={String(fromV)}
+            versions={versions.map((v) => v.version)}
+            onChange={setFrom}
+          />
+          <VersionSelect
+            id="diff-to"
+            testid="diff-to"
+            label="To version"
+            value={String(toV)}
+            versions={versions.map((v) => v.version)}
+            onChange={setTo}
+          />
           <div>
             <button type="submit" data-testid="diff-show" disabled={fromV === toV}>
               Show the changes

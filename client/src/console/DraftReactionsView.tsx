@@ -8,6 +8,7 @@ import { type DraftReactions, type DraftVersion, draftReactions, draftVersion } 
 import type { ReactionCounts } from "../core/protocol.gen";
 import { useLoad } from "../ui/useLoad";
 import { type Activity, type DraftState, useConsole } from "./context";
+import { VersionSelect } from "./VersionSelect";
 
 const KINDS: (keyof ReactionCounts)[] = ["support", "concern", "question"];
 const KIND_LABEL: Record<keyof ReactionCounts, string> = { support: "Support", concern: "Concern", question: "Question" };
@@ -135,26 +136,22 @@ function CompareReactions({ activity, published }: { activity: Activity; publish
           setAsked({ from: Number(from), to: Number(to), n: (asked?.n ?? 0) + 1 });
         }}
       >
-        <div>
-          <label for="rc-from">Earlier version</label>
-          <select id="rc-from" data-testid="reactions-from" value={from} onChange={(e) => setFrom(e.currentTarget.value)}>
-            {published.map((v) => (
-              <option key={v} value={String(v)}>
-                {v}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label for="rc-to">Later version</label>
-          <select id="rc-to" data-testid="reactions-to" value={to} onChange={(e) => setTo(e.currentTarget.value)}>
-            {published.map((v) => (
-              <option key={v} value={String(v)}>
-                {v}
-              </option>
-            ))}
-          </select>
-        </div>
+        <VersionSelect
+          id="rc-from"
+          testid="reactions-from"
+          label="Earlier version"
+          value={from}
+          versions={published}
+          onChange={setFrom}
+        />
+        <VersionSelect
+          id="rc-to"
+          testid="reactions-to"
+          label="Later version"
+          value={to}
+          versions={published}
+          onChange={setTo}
+        />
         <div>
           <button type="submit" data-testid="reactions-compare" disabled={from === to}>
             Compare
