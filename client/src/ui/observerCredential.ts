@@ -1,6 +1,8 @@
 /** An observer's token for a join code: kept per code, fetched once (POST /api/observe). */
 import { useEffect, useState } from "preact/hooks";
+import type { Session } from "../core/contract";
 import { type Credential, HttpError, forgetCredential, loadCredential, observe, saveCredential } from "../core/http";
+import { isRefused, useSession } from "./session";
 
 /** An observer credential for `code`: the stored one, else a new one from the server. */
 export function useObserverCredential(code: string): {
@@ -39,3 +41,22 @@ export function useObserverCredential(code: string): {
   };
 }
 
+
+/** A read-only screen's session for `code` (observer and projector): the credential, the
+ *  session it opens, and a new token when the server refuses the old one (expired, or
+ *  the event was restored elsewhere). */
+export function useObserverSession(code: string): {
+  credential: Credential | null;
+  error: HttpError | null;
+  retry: () => void;
+  session: Session | null;
+  refused: boolean;
+} {
+  const { credential, error, retry, renew } = useObserverCredential(code);
+  const session = useSession(credential);
+  const refused = session != null && isRefused(session);
+  useEffect(() => {
+    if (refused && session?.lastError.value?.code === "unauthorised") renew();
+  }, [refused]);
+  return { credential, error, retry, session, refused };
+}

@@ -4,23 +4,16 @@
  * log, and names appear only where the event's anonymity setting lets observers see them
  * (the server already leaves them out).
  */
-import { useEffect } from "preact/hooks";
 import { ActivityView } from "../ui/ActivityView";
-import { useObserverCredential } from "../ui/observerCredential";
-import { Frame, isRefused, useSession } from "../ui/session";
+import { useObserverSession } from "../ui/observerCredential";
+import { Frame } from "../ui/session";
 import "../ui/ui.css";
 
 type Params = Record<string, string>;
 
 export default function Observer({ params }: { params: Params }) {
   const code = params.code ?? "";
-  const { credential, error, retry, renew } = useObserverCredential(code);
-  const session = useSession(credential);
-  const refused = session != null && isRefused(session);
-  useEffect(() => {
-    // A token the server refuses (expired, or the event was restored elsewhere): get another.
-    if (refused && session?.lastError.value?.code === "unauthorised") renew();
-  }, [refused]);
+  const { credential, error, retry, session, refused } = useObserverSession(code);
   const title = session?.state.value?.title ?? (credential?.title as string | undefined) ?? "Plenary";
 
   if (!credential) {

@@ -13,8 +13,7 @@ import { StatusBar } from "../ui/StatusBar";
 import { VoteBars } from "../ui/VoteBars";
 import { Wall } from "../ui/Wall";
 import { activityById, currentActivity, kindLabel, plural, voteItems, wallNotes } from "../ui/model";
-import { useObserverCredential } from "../ui/observerCredential";
-import { isRefused, useSession } from "../ui/session";
+import { useObserverSession } from "../ui/observerCredential";
 import type { Activity } from "../ui/types";
 import "../ui/ui.css";
 
@@ -27,12 +26,7 @@ const MAX_BARS = 10;
 
 export default function Projector({ params }: { params: Params }) {
   const code = params.code ?? "";
-  const { credential, error, retry, renew } = useObserverCredential(code);
-  const session = useSession(credential);
-  const refused = session != null && isRefused(session);
-  useEffect(() => {
-    if (refused && session?.lastError.value?.code === "unauthorised") renew();
-  }, [refused]);
+  const { credential, error, retry, session, refused } = useObserverSession(code);
   // No buttons on a projector: retry a failed token request by itself.
   useEffect(() => {
     if (!error || error.code === "not_found") return;
