@@ -253,8 +253,8 @@ def start_plenary(backend: str, workdir: Path, args: argparse.Namespace) -> Serv
             "PLENARY_TICK_MS": str(args.tick_ms),
         }
     )
-    if args.queue_frames:
-        env["PLENARY_CLIENT_QUEUE_FRAMES"] = str(args.queue_frames)
+    if args.buffer_kb:
+        env["PLENARY_CLIENT_BUFFER_KB"] = str(args.buffer_kb)
     if backend == "pg":
         env["DATABASE_URL"] = args.pg_database_url
         env["REDIS_URL"] = REDIS_URL
@@ -871,7 +871,7 @@ def run_bench(args: argparse.Namespace) -> int:
                         "rate": args.rate,
                         "tick_ms": args.tick_ms,
                         "procs": args.procs,
-                        "queue_frames": args.queue_frames,
+                        "buffer_kb": args.buffer_kb,
                     },
                     "runs": [asdict(r) for r in results],
                     "summary": {
@@ -915,10 +915,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--tick-ms", type=float, default=10.0, help="PLENARY_TICK_MS (default 10)")
     p.add_argument(
-        "--queue-frames",
+        "--buffer-kb",
         type=int,
         default=0,
-        help="PLENARY_CLIENT_QUEUE_FRAMES for the server (default: the server's default)",
+        help="PLENARY_CLIENT_BUFFER_KB for the server (default: the server's default)",
     )
     p.add_argument("--quick", action="store_true", help="smoke run: 100 clients, 1 repeat")
     p.add_argument("--json", metavar="PATH", help="also write every run and the summary here")

@@ -342,7 +342,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.clients, args.repeat = 100, 1
     # What fanout.start_plenary reads.
-    args.queue_frames = 0
+    args.buffer_kb = 0
     args.pg_database_url = ""
     return args
 

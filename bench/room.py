@@ -946,10 +946,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--tick-ms", type=float, default=10.0, help="PLENARY_TICK_MS (default 10)")
     p.add_argument(
-        "--queue-frames",
+        "--buffer-kb",
         type=int,
         default=0,
-        help="PLENARY_CLIENT_QUEUE_FRAMES for the server (default: the server's default)",
+        help="PLENARY_CLIENT_BUFFER_KB for the server (default: the server's default)",
     )
     p.add_argument("--seed", default="plenary", help="random seed (default 'plenary')")
     p.add_argument(

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 from . import config as config_module
 from .config import Config
 from .realtime import connection
+from .realtime.direct import CaptureTransport
 from .runtime import Runtime
 from .web import api, drafts, exports
 from .web.client import client_dir, page, service_worker
@@ -79,7 +80,8 @@ def create_app(config: Config | None = None, *, demo_base_url: str | None = None
     built = client_dir()
     if built is not None and (built / "assets").exists():
         routes.append(Mount("/assets", StaticFiles(directory=built / "assets"), name="assets"))
-    middleware = []
+    # First, so that it sees the server's own ``send`` before any middleware wraps it.
+    middleware = [Middleware(CaptureTransport, enabled=cfg.direct_writes)]
     if cfg.allowed_origins:
         # The listed origins (a projector page, an organisation's own site) may call the
         # HTTP API from a browser too, not only open the websocket.

@@ -135,11 +135,20 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
-        "PLENARY_CLIENT_QUEUE_FRAMES",
-        "client_queue_frames",
-        "256",
-        "Frames buffered per connection before a slow client is told to resync and closed.",
+        "PLENARY_CLIENT_BUFFER_KB",
+        "client_buffer_kb",
+        "1024",
+        "KiB of frames held per connection, beyond the kernel's socket buffer, before a client "
+        "that stopped reading is told to resync and closed (it resumes where it was).",
         _positive_int,
+    ),
+    Setting(
+        "PLENARY_DIRECT_WRITES",
+        "direct_writes",
+        "true",
+        "Write broadcast frames straight into uvicorn's transport (fast); false forces the "
+        "plain ASGI path, which any server supports.",
+        _bool,
     ),
     Setting(
         "PLENARY_RESUME_WINDOW_OPS",
@@ -192,7 +201,8 @@ class Config:
     migrate_on_start: bool
     max_frame_bytes: int
     note_max_chars: int
-    client_queue_frames: int
+    client_buffer_kb: int
+    direct_writes: bool
     resume_window_ops: int
     tick_ms: float
     heartbeat_seconds: float

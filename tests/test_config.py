@@ -33,7 +33,8 @@ def test_defaults_with_an_empty_environment(
     assert config.migrate_on_start is True
     assert config.max_frame_bytes == 1048576
     assert config.note_max_chars == 280
-    assert config.client_queue_frames == 256
+    assert config.client_buffer_kb == 1024
+    assert config.direct_writes is True
     assert config.resume_window_ops == 2048
     assert config.tick_ms == 10.0
     assert config.heartbeat_seconds == 25.0
@@ -84,7 +85,8 @@ def test_environment_overrides(tmp_path: Path) -> None:
         PLENARY_MIGRATE_ON_START="off",
         PLENARY_MAX_FRAME_BYTES="1024",
         PLENARY_NOTE_MAX_CHARS="140",
-        PLENARY_CLIENT_QUEUE_FRAMES="8",
+        PLENARY_CLIENT_BUFFER_KB="8",
+        PLENARY_DIRECT_WRITES="off",
         PLENARY_RESUME_WINDOW_OPS="16",
         PLENARY_TICK_MS="2.5",
         PLENARY_HEARTBEAT_SECONDS="10",
@@ -101,7 +103,8 @@ def test_environment_overrides(tmp_path: Path) -> None:
     assert config.migrate_on_start is False
     assert config.max_frame_bytes == 1024
     assert config.note_max_chars == 140
-    assert config.client_queue_frames == 8
+    assert config.client_buffer_kb == 8
+    assert config.direct_writes is False
     assert config.resume_window_ops == 16
     assert config.tick_ms == 2.5
     assert config.heartbeat_seconds == 10.0
@@ -159,7 +162,7 @@ def test_data_dir_is_resolved_and_user_expanded(
         ("PLENARY_MAX_FRAME_BYTES", "0", "expected a positive integer, got '0'"),
         ("PLENARY_MAX_FRAME_BYTES", "-5", "expected a positive integer, got '-5'"),
         ("PLENARY_NOTE_MAX_CHARS", "lots", "invalid literal for int()"),
-        ("PLENARY_CLIENT_QUEUE_FRAMES", "2.5", "invalid literal for int()"),
+        ("PLENARY_CLIENT_BUFFER_KB", "2.5", "invalid literal for int()"),
         ("PLENARY_RESUME_WINDOW_OPS", "0", "positive integer"),
         ("PLENARY_TICK_MS", "0", "expected a positive number, got '0'"),
         ("PLENARY_TICK_MS", "-1", "expected a positive number"),

@@ -2,8 +2,10 @@
 
 Steps: check the origin before the upgrade → wait for ``hello`` → verify the token →
 attach to the event's hub → send the catch-up (missed ops or a snapshot) → then serve
-writes and pings while a writer task drains the outbox. One bad frame costs one error
-frame; nothing a client sends can end the handler except closing the socket.
+writes and pings. Frames reach the client through its sink: written straight into the
+transport under uvicorn (``direct.py``; the handler is then this connection's only task),
+or through an outbox and a writer task elsewhere. One bad frame costs one error frame;
+nothing a client sends can end the handler except closing the socket.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from ..protocol.frames import (
     resync_frame,
 )
 from ..runtime import Runtime
+from .direct import GOODBYE_S, DirectSink, protocol_of
 from .hub import Hub
 from .outbox import Outbox
+from .sink import Sink
 
 log = logging.getLogger("plenary.ws")
 
@@ -39,8 +43,8 @@ log = logging.getLogger("plenary.ws")
 # few seconds, a connection that never speaks should not hold a socket for longer.
 HELLO_TIMEOUT_S = 10.0
 # How long a lagging or departing connection gets to take its last frames; past that the
-# socket is left to the server's keepalive.
-LAGGED_GOODBYE_S = 2.0
+# socket is dropped.
+LAGGED_GOODBYE_S = GOODBYE_S
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
@@ -61,18 +65,59 @@ async def serve(ws: WebSocket, rt: Runtime) -> None:
         await ws.close(code=CloseCode.POLICY)
         return
     await ws.accept()
-    outbox = Outbox(rt.config.client_queue_frames)
+    limit = rt.config.client_buffer_kb * 1024
+    proto = protocol_of(ws.scope) if rt.config.direct_writes else None
+    handler = asyncio.current_task()
+    sink: DirectSink | Outbox
+    if proto is not None and handler is not None:
+        sink = DirectSink(proto, limit, handler)
+    else:
+        sink = Outbox(limit)
     opened = None
     with contextlib.suppress(WebSocketDisconnect):
-        opened = await _handshake(ws, rt, outbox)
+        opened = await _handshake(ws, rt, sink)
     if opened is None:
         return
     hub, grant = opened
     try:
-        await _run(ws, rt, hub, grant, outbox)
+        if isinstance(sink, DirectSink):
+            await _run_direct(ws, rt, hub, grant, sink)
+        else:
+            await _run(ws, rt, hub, grant, sink)
     finally:
-        rt.hubs.detach(hub, outbox)
-        outbox.close()
+        rt.hubs.detach(hub, sink)
+        sink.close()
+
+
+async def _run_direct(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, sink: DirectSink) -> None:
+    """Serve the client's frames in this task; the hub writes to the transport itself.
+    The sink wakes this task (by cancelling it) when the client lags or the hub ends the
+    connection, and the goodbye is said here, through ASGI."""
+    try:
+        await _serve_frames(ws, rt, hub, grant, sink)
+    except WebSocketDisconnect:
+        return
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if sink.ending is None or task is None or task.uncancel() > 0:
+            raise  # a real cancellation (the server stopping), not the sink's wake-up
+    rt.hubs.detach(hub, sink)
+    lagged = sink.ending == "lagged"
+    try:
+        async with asyncio.timeout(LAGGED_GOODBYE_S):
+            if lagged:
+                await ws.send_bytes(resync_frame("you fell behind; reconnect and resume"))
+                await _close(ws, CloseCode.TOO_SLOW, "too slow")
+            else:
+                await _close(ws, CloseCode.GOING_AWAY, "closing")
+    except Exception:
+        # Not even the goodbye got through (a phone that left the building): drop the
+        # socket and what is buffered for it.
+        sink.abort()
+    else:
+        # Said, but maybe not read: a client that does not answer the close within the
+        # same grace is dropped too, or its buffer would live as long as its TCP socket.
+        asyncio.get_running_loop().call_later(LAGGED_GOODBYE_S, sink.abort)
 
 
 async def _run(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outbox: Outbox) -> None:
@@ -130,7 +175,7 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
             await ws.close(code=code, reason=reason[:120])
 
 
-async def _handshake(ws: WebSocket, rt: Runtime, outbox: Outbox) -> tuple[Hub, Grant] | None:
+async def _handshake(ws: WebSocket, rt: Runtime, outbox: Sink) -> tuple[Hub, Grant] | None:
     try:
         async with asyncio.timeout(HELLO_TIMEOUT_S):
             data = await _receive_bytes(ws)
@@ -182,7 +227,7 @@ async def _handshake(ws: WebSocket, rt: Runtime, outbox: Outbox) -> tuple[Hub, G
     return hub, grant
 
 
-async def _serve_frames(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outbox: Outbox) -> None:
+async def _serve_frames(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outbox: Sink) -> None:
     while True:
         data = await _receive_bytes(ws)
         if data is None:

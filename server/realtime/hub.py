@@ -27,7 +27,7 @@ from ..domain.rules import Decision, Limits, decide
 from ..domain.views import op_view, sees_names, state_view
 from ..errors import Code, Rejection
 from ..protocol.frames import encode, encode_op, now_ms, ops_frame, resync_frame
-from .outbox import Outbox
+from .sink import Broadcast, Sink
 
 log = logging.getLogger("plenary.hub")
 
@@ -84,9 +84,9 @@ class Hub:
         self._gap_task: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
         self._snapshots: dict[Role, tuple[int, bytes]] = {}
-        self.outboxes: dict[Outbox, Role] = {}
-        self._by_actor: dict[str, set[Outbox]] = {}
-        self._actor_of: dict[Outbox, str] = {}
+        self.outboxes: dict[Sink, Role] = {}
+        self._by_actor: dict[str, set[Sink]] = {}
+        self._actor_of: dict[Sink, str] = {}
         self._tally_dirty: set[int] = set()  # votes whose standing changed
         self._mine_dirty: set[tuple[str, int]] = set()  # (voter, vote) whose own dots changed
         # Drafts' reactions, sent like tallies: (activity, version) whose counts changed,
@@ -164,7 +164,7 @@ class Hub:
             return
         self._last_flush = asyncio.get_running_loop().time()
         frames = {
-            audience: ops_frame(views, self._outgoing_upto)
+            audience: Broadcast(ops_frame(views, self._outgoing_upto))
             for audience, views in self._outgoing.items()
             if views
         }
@@ -228,9 +228,10 @@ class Hub:
         self._last_tally = asyncio.get_running_loop().time()
         dirty, self._tally_dirty = self._tally_dirty, set()
         for vote_id in sorted(dirty):
-            frame = self._tally_frame(vote_id)
-            if frame is None:
+            payload = self._tally_frame(vote_id)
+            if payload is None:
                 continue
+            frame = Broadcast(payload)
             vote = self.state.activities[vote_id]
             for outbox, audience in self.outboxes.items():
                 if dots.results_visible(vote, audience):
@@ -240,12 +241,12 @@ class Hub:
             found = self.state.activities.get(activity_id)
             if found is None:
                 continue
-            frames: dict[bool, bytes] = {}
+            frames: dict[bool, Broadcast] = {}
             for outbox, audience in self.outboxes.items():
                 if reactions.visible(found, audience):
                     full = reactions.sees_comments(audience)
                     if full not in frames:
-                        frames[full] = self._reactions_frame(activity_id, version, full)
+                        frames[full] = Broadcast(self._reactions_frame(activity_id, version, full))
                     outbox.push(frames[full])
 
     def _reactions_frame(self, activity_id: int, version: int, comments: bool) -> bytes:
@@ -267,12 +268,12 @@ class Hub:
         reacted, self._reacted_dirty = self._reacted_dirty, set()
         for who, activity_id, version in sorted(reacted):
             for outbox in self._by_actor.get(who, ()):
-                outbox.push(self._reacted_frame(who, activity_id, version))
+                outbox.push(Broadcast(self._reacted_frame(who, activity_id, version)))
         dirty, self._mine_dirty = self._mine_dirty, set()
         for voter, vote_id in sorted(dirty):
             outboxes = self._by_actor.get(voter)
             if outboxes:
-                frame = self._mine_frame(voter, vote_id)
+                frame = Broadcast(self._mine_frame(voter, vote_id))
                 for outbox in outboxes:
                     outbox.push(frame)
 
@@ -341,7 +342,7 @@ class Hub:
 
     # -- connections -------------------------------------------------------------------
 
-    def attach(self, outbox: Outbox, audience: Role, actor_id: str) -> int:
+    def attach(self, outbox: Sink, audience: Role, actor_id: str) -> int:
         """Start delivering to ``outbox`` what ``audience`` sees; it receives every op
         after the returned seq."""
         self.flush()  # ops up to self.seq go to the existing connections only
@@ -350,7 +351,7 @@ class Hub:
         self._by_actor.setdefault(actor_id, set()).add(outbox)
         return self.seq
 
-    def detach(self, outbox: Outbox) -> None:
+    def detach(self, outbox: Sink) -> None:
         self.outboxes.pop(outbox, None)
         actor_id = self._actor_of.pop(outbox, None)
         if actor_id is not None:
@@ -525,13 +526,13 @@ class Hubs:
             except Exception:
                 log.exception("catch-up of %s after bus reconnect failed", hub.channel)
 
-    def attach(self, hub: Hub, outbox: Outbox, audience: Role, actor_id: str) -> int:
+    def attach(self, hub: Hub, outbox: Sink, audience: Role, actor_id: str) -> int:
         handle = self._evictions.pop(hub.event_id, None)
         if handle is not None:
             handle.cancel()
         return hub.attach(outbox, audience, actor_id)
 
-    def detach(self, hub: Hub, outbox: Outbox) -> None:
+    def detach(self, hub: Hub, outbox: Sink) -> None:
         hub.detach(outbox)
         if not hub.outboxes:
             self._schedule_eviction(hub)

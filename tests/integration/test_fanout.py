@@ -7,8 +7,10 @@ import contextlib
 from dataclasses import dataclass
 
 import pytest
+from plenary.realtime.direct import DirectSink
 from plenary.realtime.hub import Hub
 from plenary.realtime.outbox import Outbox
+from plenary.realtime.sink import Sink
 from websockets.asyncio.client import ClientConnection
 
 from ..conftest import RunningServer
@@ -25,8 +27,11 @@ from .helpers import (
     wait_until,
 )
 
-QUEUE_LIMIT = 4
 BIG = "x" * 3990
+# PLENARY_CLIENT_BUFFER_KB for these tests: about four frames of one BIG note each.
+LIMIT_KB = 16
+# What a connection may hold: its limit plus the one frame that crossed it.
+FRAME_MAX = 4400
 # A client that stops reading is only noticed once the kernel's socket buffers and the
 # transport's buffer are full: a few MB on loopback. This bounds how long we try.
 MAX_NOTES_TO_FILL = 4000
@@ -58,12 +63,27 @@ class Lagging:
     writer: Client
     fast: Client
     slow_ws: ClientConnection
-    slow: Outbox
+    slow: Sink
     slow_token: str
 
+    @property
+    def bound(self) -> int:
+        return self.server.config.client_buffer_kb * 1024 + FRAME_MAX
 
-async def _slow_setup(start, limit: int = QUEUE_LIMIT) -> Lagging:
-    server = await start(PLENARY_CLIENT_QUEUE_FRAMES=str(limit), PLENARY_NOTE_MAX_CHARS="4000")
+
+# Both ways frames reach a connection: straight into uvicorn's transport, and the ASGI
+# fallback (outbox + writer task) that any server supports.
+@pytest.fixture(params=["direct", "asgi"])
+def path(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+async def _slow_setup(start, path: str, limit_kb: int = LIMIT_KB) -> Lagging:
+    server = await start(
+        PLENARY_CLIENT_BUFFER_KB=str(limit_kb),
+        PLENARY_NOTE_MAX_CHARS="4000",
+        PLENARY_DIRECT_WRITES="true" if path == "direct" else "false",
+    )
     ev = await new_event(server)
     writer = await ev.participant("Writer")
     fast = await ev.observer()
@@ -74,36 +94,38 @@ async def _slow_setup(start, limit: int = QUEUE_LIMIT) -> Lagging:
     # Never reads: a tiny receive buffer and a one-message queue in the client library.
     slow_ws, _welcome = await raw_hello(server, slow_token, rcvbuf=4096, max_queue=1)
     (slow,) = set(hub.outboxes) - before
+    assert isinstance(slow, DirectSink if path == "direct" else Outbox)
     return Lagging(server, ev, hub, writer, fast, slow_ws, slow, slow_token)
 
 
-async def _write_until_overflowed(hub, writer, slow) -> None:
+async def _write_until_overflowed(lag: Lagging) -> None:
     written = 0
-    while not slow.overflowed:
+    while not lag.slow.overflowed:
         assert written < MAX_NOTES_TO_FILL, "the non-reading client was never marked overflowed"
-        ack = await writer.add_note(f"{written} {BIG}")
+        ack = await lag.writer.add_note(f"{written} {BIG}")
         assert ack["t"] == "ack", ack
         written += 1
-        for outbox in hub.outboxes:
-            assert len(outbox) <= QUEUE_LIMIT, "an outbox grew past PLENARY_CLIENT_QUEUE_FRAMES"
+        for sink in lag.hub.outboxes:
+            assert sink.buffered() <= lag.bound, "a connection held more than its buffer"
 
 
-async def test_a_client_that_stops_reading_is_cut_loose(start):
-    lag = await _slow_setup(start)
+async def test_a_client_that_stops_reading_is_cut_loose(start, path):
+    lag = await _slow_setup(start, path)
     server, ev, hub, slow = lag.server, lag.ev, lag.hub, lag.slow
     writer, fast = lag.writer, lag.fast
-    await _write_until_overflowed(hub, writer, slow)
-    # The event goes on without waiting for it.
+    await _write_until_overflowed(lag)
+    held = slow.buffered()
+    # The event goes on without waiting for it, and nothing more is kept for it.
     for i in range(20):
         ack = await writer.add_note(f"after {i} {BIG}")
-        assert len(slow) == 0, "an overflowed outbox keeps nothing"
+        assert slow.buffered() <= held, "an overflowed connection was given more"
     final = ack["seq"]
     assert await ev.seq() == final
     for c in (fast, writer):
         await c.wait_for_seq(final, timeout=60)
         assert_gapless(c, 1, final)
         assert c.close_code is None
-    assert all(len(o) <= QUEUE_LIMIT for o in hub.outboxes)
+    assert all(o.buffered() <= lag.bound for o in hub.outboxes)
 
     # When it reads again it finds a gapless prefix of the ops, then its connection ends:
     # with resync and 4008, or (had the server already dropped it) abruptly.
@@ -128,14 +150,14 @@ async def test_a_client_that_stops_reading_is_cut_loose(start):
     await assert_log_matches_state(server.runtime, ev.id)
 
 
-async def test_a_lagging_client_is_closed_without_waiting_for_it(start):
+async def test_a_lagging_client_is_closed_without_waiting_for_it(start, path):
     """docs/architecture.md: "a connection that falls that far behind is sent resync and
     closed (4008) rather than waited for". A client that never reads again (a phone that
     left the building) must not keep its connection, writer task and buffers until the
     keepalive gives up."""
-    lag = await _slow_setup(start)
+    lag = await _slow_setup(start, path)
     hub, writer, fast, slow = lag.hub, lag.writer, lag.fast, lag.slow
-    await _write_until_overflowed(hub, writer, slow)
+    await _write_until_overflowed(lag)
     await wait_until(
         lambda: slow not in hub.outboxes,
         timeout=5,
@@ -146,39 +168,39 @@ async def test_a_lagging_client_is_closed_without_waiting_for_it(start):
     assert_gapless(fast, 1, ack["seq"])
 
 
-async def test_replies_to_a_client_that_stops_reading_are_bounded(start):
-    """Acks, errors and pongs go through the same outbox: a client that keeps sending but
+async def test_replies_to_a_client_that_stops_reading_are_bounded(start, path):
+    """Acks, errors and pongs go through the same sink: a client that keeps sending but
     never reads must not make the server queue replies without bound."""
-    limit = 16
-    lag = await _slow_setup(start, limit)
+    lag = await _slow_setup(start, path, limit_kb=64)
     writer, fast, slow = lag.writer, lag.fast, lag.slow
-    # Fill the pipe to the non-reading client until frames start queueing in its outbox,
-    # staying well below the limit so that the live ops alone do not overflow it.
+    # Fill the pipe to the non-reading client until frames start queueing for it in user
+    # space, staying well below the limit so that the live ops alone do not overflow it.
     written = 0
-    while len(slow) < 2:
+    while slow.buffered() < 2 * FRAME_MAX:
         assert not slow.overflowed
         assert written < MAX_NOTES_TO_FILL, "the pipe to the non-reading client never filled"
         ack = await writer.add_note(f"{written} {BIG}")
         assert ack["t"] == "ack", ack
         written += 1
     assert not slow.overflowed
-    assert len(slow) < limit
+    assert slow.buffered() < lag.bound
 
-    # Now it only sends pings: each is answered, and nothing is reading the answers.
-    pings = limit * 8
+    # Now it only sends pings: each is answered, and nothing is reading the answers:
+    # enough pongs to pass the limit several times over.
+    pings = lag.bound // 8
     for n in range(pings):
         await lag.slow_ws.send(pack({"t": "ping", "n": n}))
 
     def settled() -> bool:
-        return slow.overflowed or slow.closed or len(slow) > limit
+        return slow.overflowed or slow.closed or slow.buffered() > lag.bound
 
     # The server either refuses to queue more (overflow / close), or stops reading from
     # this client; it must never hold more than the limit.
     with contextlib.suppress(AssertionError):  # a timeout: it stopped reading, bounded too
         await wait_until(settled, timeout=5, what="the outbox to overflow")
-    assert len(slow) <= limit, (
-        f"{len(slow)} frames queued for a client that does not read; "
-        f"PLENARY_CLIENT_QUEUE_FRAMES is {limit}"
+    assert slow.buffered() <= lag.bound, (
+        f"{slow.buffered()} bytes held for a client that does not read; "
+        f"PLENARY_CLIENT_BUFFER_KB is {lag.server.config.client_buffer_kb}"
     )
     # The event is unaffected.
     ack = await writer.add_note("still going")
