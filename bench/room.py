@@ -614,7 +614,7 @@ async def drive(server: ServerProcess, args: argparse.Namespace, result: RunResu
         cpu = cpu_seconds(server.pid)
         go = time.monotonic_ns() + int(GO_AHEAD_S * 1e9)
         answers = await workers.ask(
-            ("dots", vote_id, note_seqs, go, args.burst_s, budget), PHASE_TIMEOUT_S
+            ("dots", vote_id, note_seqs, go, args.storm_s, budget), PHASE_TIMEOUT_S
         )
         result.timeouts += sum(not answer[1] for answer in answers)
         await _everywhere(fac, workers, "tally", (vote_id, total, 0), result)
@@ -887,7 +887,7 @@ def run_bench(args: argparse.Namespace) -> int:
     settings = (
         f"{args.participants} participants + {args.observers} observers + 1 facilitator; "
         f"1 note each over {args.burst_s:g} s, then {BUDGET} dots each (cap {CAP}, live "
-        f"results) over {args.burst_s:g} s; median of {args.repeat} run(s)"
+        f"results) over {args.storm_s:g} s; median of {args.repeat} run(s)"
     )
     print()
     print(f"room: {settings}")
@@ -939,6 +939,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--burst-s", type=float, default=1.0, help="seconds each burst is spread over (default 1)"
     )
     p.add_argument(
+        "--storm-s",
+        type=float,
+        default=0.0,
+        help="seconds the vote storm is spread over (default: --burst-s)",
+    )
+    p.add_argument(
         "--procs",
         type=int,
         default=0,
@@ -965,6 +971,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.observers = 10 if args.quick else 0
     if args.participants < 1 or args.observers < 0 or args.repeat < 1 or args.burst_s <= 0:
         p.error("--participants, --repeat and --burst-s must be positive")
+    if args.storm_s <= 0:
+        args.storm_s = args.burst_s
     # What fanout.start_plenary reads; set per run for pg.
     args.pg_database_url = ""
     return args

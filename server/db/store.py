@@ -91,6 +91,50 @@ async def find_client_op(
     return None if found is None else int(found[0])
 
 
+async def find_client_ops(
+    conn: AsyncConnection, event_id: str, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The seqs already recorded for these (writer, client op id) pairs, in one query."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    rows = await conn.execute(
+        select(ops.c.seq, ops.c.actor, ops.c.client_op_id).where(
+            ops.c.event_id == event_id,
+            ops.c.client_op_id.in_(sorted({op_id for _, op_id in wanted})),
+        )
+    )
+    return {
+        (r.actor, r.client_op_id): int(r.seq) for r in rows if (r.actor, r.client_op_id) in wanted
+    }
+
+
+async def append_ops(
+    conn: AsyncConnection, event_id: str, made: list[tuple[Op, str | None]]
+) -> None:
+    """Append several ops in one statement; their effects are written separately."""
+    await conn.execute(
+        ops.insert(),
+        [
+            {
+                "event_id": event_id,
+                "seq": op.seq,
+                "kind": op.kind,
+                "actor": op.by,
+                "client_op_id": client_op_id,
+                "at": op.at,
+                "data": op.data,
+            }
+            for op, client_op_id in made
+        ],
+    )
+
+
+async def write_effects(conn: AsyncConnection, event_id: str, effects: list[Effect]) -> None:
+    for effect in effects:
+        await _write_effect(conn, event_id, effect)
+
+
 async def read_ops(
     conn: AsyncConnection, event_id: str, after: int, upto: int | None = None
 ) -> list[Op]:
@@ -116,7 +160,8 @@ async def record(
     client_op_id: str | None,
     effects: list[Effect],
 ) -> None:
-    """Append ``op`` and write its effects; the caller holds the event lock and commits."""
+    """Append ``op`` and write its effects; the caller holds the event lock, then sets the
+    event's last seq (``set_last_seq``, once for several ops) and commits."""
     await conn.execute(
         ops.insert().values(
             event_id=event_id,
@@ -128,9 +173,12 @@ async def record(
             data=op.data,
         )
     )
-    await conn.execute(update(events).where(events.c.id == event_id).values(last_seq=op.seq))
     for effect in effects:
         await _write_effect(conn, event_id, effect)
+
+
+async def set_last_seq(conn: AsyncConnection, event_id: str, seq: int) -> None:
+    await conn.execute(update(events).where(events.c.id == event_id).values(last_seq=seq))
 
 
 async def _write_effect(conn: AsyncConnection, event_id: str, effect: Effect) -> None:
@@ -222,3 +270,5 @@ async def restore(conn: AsyncConnection, event: EventRecord, log: list[Logged]) 
     for entry in log:
         state, effects = apply(state, entry.op)
         await record(conn, event.id, entry.op, entry.client_op_id, effects)
+    if log:
+        await set_last_seq(conn, event.id, log[-1].op.seq)

@@ -35,6 +35,7 @@ from .sink import Broadcast, ws_frame
 log = logging.getLogger("plenary.ws")
 
 SCOPE_KEY = "plenary.direct"
+_OPEN = State.OPEN
 # A client that stops reading (a phone locked in a pocket) gets this long to take its
 # goodbye before its socket is dropped.
 GOODBYE_S = 2.0
@@ -127,10 +128,11 @@ class DirectSink:
             self._write(wire)
 
     def _write(self, data: bytes) -> None:
+        # The hub's fan-out runs this for every connection: keep it to a few lookups.
         if self.ending is not None:
             return
         transport = self._transport
-        if transport.is_closing() or self._proto.conn.state is not State.OPEN:
+        if transport.is_closing() or self._proto.conn.state is not _OPEN:
             # Gone or closing: its handler is told by the server and detaches.
             return
         # Checked before writing: a frame bigger than the limit (a snapshot, a long draft)

@@ -110,9 +110,11 @@ class Client:
                 self._changed.notify_all()
 
     async def write(
-        self, op: dict[str, Any], op_id: str | None = None, timeout: float = 10
+        self, op: dict[str, Any], op_id: str | None = None, timeout: float = 30
     ) -> dict[str, Any]:
-        """Send a write and wait for its ack or error."""
+        """Send a write and wait for its ack or error. The clients share the server's event
+        loop and check every frame against the schema, so on a busy machine an ack can take
+        far longer than the server alone would: hence a generous timeout."""
         op_id = op_id or f"c{next(_ids)}"
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._replies[op_id] = fut
