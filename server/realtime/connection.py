@@ -32,7 +32,7 @@ from ..protocol.frames import (
     resync_frame,
 )
 from ..runtime import Runtime
-from .direct import GOODBYE_S, DirectSink, protocol_of
+from .direct import GOODBYE_S, DirectSink, protocol_of, shed_handshake
 from .hub import Hub
 from .outbox import Outbox
 from .sink import Sink
@@ -67,6 +67,8 @@ async def serve(ws: WebSocket, rt: Runtime) -> None:
     await ws.accept()
     limit = rt.config.client_buffer_kb * 1024
     proto = protocol_of(ws.scope) if rt.config.direct_writes else None
+    if proto is not None:
+        shed_handshake(proto)
     handler = asyncio.current_task()
     sink: DirectSink | Outbox
     if proto is not None and handler is not None:
@@ -228,9 +230,15 @@ async def _handshake(ws: WebSocket, rt: Runtime, outbox: Sink) -> tuple[Hub, Gra
 
 
 async def _serve_frames(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outbox: Sink) -> None:
+    receive = ws.receive
     while True:
-        data = await _receive_bytes(ws)
-        if data is None:
+        # Not through _receive_bytes: an idle connection spends its life suspended here,
+        # and every coroutine frame on that stack is memory held per connection.
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", CloseCode.NORMAL))
+        data = message.get("bytes")
+        if not isinstance(data, bytes):
             outbox.push_direct(error_frame(Code.BAD_FRAME, "frames are binary msgpack, not text"))
             continue
         frame = decode_client_frame(data)

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from websockets.protocol import State
 
 from .sink import Broadcast, ws_frame
@@ -64,21 +65,49 @@ def probe(send: Callable[..., Awaitable[None]]) -> Any | None:
 
 class CaptureTransport:
     """ASGI middleware, outermost: notes in the scope which uvicorn protocol object
-    carries this websocket. Outermost because Starlette's own middleware wraps ``send``
-    in closures that hide it."""
+    carries this websocket, and hands the real-time endpoint its connections directly.
 
-    def __init__(self, app: ASGIApp, *, enabled: bool = True) -> None:
+    Outermost because Starlette's own middleware wraps ``send`` in closures that hide the
+    protocol. Direct because each of Starlette's layers (exception handling, routing, the
+    websocket session) stays suspended on the stack of every open connection for its
+    whole life: about 5 KiB per connection, a quarter of what an idle one costs
+    (bench/memory.py). Nothing in those layers does anything for a websocket that the
+    endpoint does not do itself. Other websocket paths still go through Starlette."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        enabled: bool = True,
+        path: str = "/ws",
+        endpoint: Callable[[WebSocket], Awaitable[None]] | None = None,
+    ) -> None:
         self.app = app
         self.enabled = enabled
+        self.path = path
+        self.endpoint = endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and self.enabled:
-            scope[SCOPE_KEY] = probe(send)
+        if scope["type"] == "websocket":
+            if self.enabled:
+                scope[SCOPE_KEY] = probe(send)
+            if self.endpoint is not None and scope["path"] == self.path:
+                await self.endpoint(WebSocket(scope, receive, send))
+                return
         await self.app(scope, receive, send)
 
 
 def protocol_of(scope: MutableMapping[str, Any]) -> Any | None:
     return scope.get(SCOPE_KEY)
+
+
+def shed_handshake(proto: Any) -> None:
+    """Drop the upgrade request and response uvicorn keeps after the handshake (it reads
+    them only until the connection is accepted): their headers are 2-3 KiB per connection,
+    more with a browser's cookies and user agent, held for hours."""
+    for name in ("request", "response"):
+        if hasattr(proto, name):
+            setattr(proto, name, None)
 
 
 class DirectSink:

@@ -110,7 +110,9 @@ class Hub:
         self._committer: asyncio.Task[None] | None = None
         self._snapshots: dict[Role, tuple[int, bytes]] = {}
         self.outboxes: dict[Sink, Role] = {}
-        self._by_actor: dict[str, set[Sink]] = {}
+        # A list, not a set: nearly every actor has one connection, and 10,000 observers'
+        # sets would cost 2 MB.
+        self._by_actor: dict[str, list[Sink]] = {}
         self._actor_of: dict[Sink, str] = {}
         self._tally_dirty: set[int] = set()  # votes whose standing changed
         self._mine_dirty: set[tuple[str, int]] = set()  # (voter, vote) whose own dots changed
@@ -376,7 +378,7 @@ class Hub:
         self.flush()  # ops up to self.seq go to the existing connections only
         self.outboxes[outbox] = audience
         self._actor_of[outbox] = actor_id
-        self._by_actor.setdefault(actor_id, set()).add(outbox)
+        self._by_actor.setdefault(actor_id, []).append(outbox)
         return self.seq
 
     def detach(self, outbox: Sink) -> None:
@@ -385,7 +387,8 @@ class Hub:
         if actor_id is not None:
             mine = self._by_actor.get(actor_id)
             if mine is not None:
-                mine.discard(outbox)
+                if outbox in mine:
+                    mine.remove(outbox)
                 if not mine:
                     del self._by_actor[actor_id]
 
