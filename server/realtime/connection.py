@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,7 +34,7 @@ from ..protocol.frames import (
 )
 from ..runtime import Runtime
 from .direct import GOODBYE_S, DirectSink, protocol_of, shed_handshake
-from .hub import Hub
+from .hub import Accepted, Hub
 from .outbox import Outbox
 from .sink import Sink
 
@@ -42,6 +43,10 @@ log = logging.getLogger("plenary.ws")
 # A client has this long after the upgrade to say hello: a phone on slow wifi needs a
 # few seconds, a connection that never speaks should not hold a socket for longer.
 HELLO_TIMEOUT_S = 10.0
+# Writes one connection may have waiting for their commit before it reads the next
+# frame: enough for a phone's offline queue to share a commit, few enough that a client
+# flooding writes is held back rather than queued.
+MAX_WRITES_IN_FLIGHT = 32
 # How long a lagging or departing connection gets to take its last frames; past that the
 # socket is dropped.
 LAGGED_GOODBYE_S = GOODBYE_S
@@ -231,6 +236,7 @@ async def _handshake(ws: WebSocket, rt: Runtime, outbox: Sink) -> tuple[Hub, Gra
 
 async def _serve_frames(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outbox: Sink) -> None:
     receive = ws.receive
+    in_flight: deque[asyncio.Future[Accepted | Rejection]] = deque()
     while True:
         # Not through _receive_bytes: an idle connection spends its life suspended here,
         # and every coroutine frame on that stack is memory held per connection.
@@ -252,23 +258,46 @@ async def _serve_frames(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outb
             case "hello":
                 outbox.push_direct(error_frame(Code.BAD_FRAME, "hello was already received"))
             case "write":
-                outbox.push_direct(await _write(rt, hub, grant, frame))
+                # Not awaited one by one: a phone replaying its offline queue, or a
+                # console importing an agenda, sends many writes at once, and they share
+                # commits. Acks still go out in order (writes commit in order). Bounded,
+                # so a client cannot queue writes faster than they are recorded.
+                in_flight.append(_start_write(hub, grant, frame, outbox))
+                if len(in_flight) >= MAX_WRITES_IN_FLIGHT:
+                    await asyncio.wait([in_flight.popleft()])
+                while in_flight and in_flight[0].done():
+                    in_flight.popleft()
 
 
-async def _write(rt: Runtime, hub: Hub, grant: Grant, frame: dict[str, Any]) -> bytes:
+def _start_write(
+    hub: Hub, grant: Grant, frame: dict[str, Any], outbox: Sink
+) -> asyncio.Future[Accepted | Rejection]:
     op_id: str = frame["id"]
-    try:
-        # Shielded: a connection torn down mid-write must not cut a write in half (the
-        # log appended, the hub not told); the client's retry then gets its ack.
-        result = await asyncio.shield(hub.write(grant.actor, command_from_wire(frame["op"]), op_id))
-    except Exception:
-        # The database or bus failed mid-write: nothing was acknowledged, so the client
-        # retries with the same id and the write is recorded at most once.
-        log.exception("write %s on %s failed", op_id, hub.channel)
-        return error_frame(Code.UNAVAILABLE, "the write could not be recorded; retry", op_id)
-    if isinstance(result, Rejection):
-        return error_frame(result.code, result.message, op_id, result.detail)
-    return ack_frame(op_id, result.seq, result.dup)
+    # The write goes on whatever happens to this connection: a connection torn down
+    # mid-write must not cut it in half (the log appended, the hub not told); the
+    # client's retry then gets its ack.
+    done = hub.submit(grant.actor, command_from_wire(frame["op"]), op_id)
+
+    def reply(done: asyncio.Future[Accepted | Rejection]) -> None:
+        if done.cancelled():
+            return
+        failed = done.exception()
+        if failed is not None:
+            # The database or bus failed mid-write: nothing was acknowledged, so the
+            # client retries with the same id and the write is recorded at most once.
+            log.error("write %s on %s failed", op_id, hub.channel, exc_info=failed)
+            outbox.push_direct(
+                error_frame(Code.UNAVAILABLE, "the write could not be recorded; retry", op_id)
+            )
+            return
+        result = done.result()
+        if isinstance(result, Rejection):
+            outbox.push_direct(error_frame(result.code, result.message, op_id, result.detail))
+        else:
+            outbox.push_direct(ack_frame(op_id, result.seq, result.dup))
+
+    done.add_done_callback(reply)
+    return done
 
 
 def _guess_id(data: bytes) -> str | None:

@@ -430,18 +430,31 @@ class Hub:
         *,
         by: str | None = None,
     ) -> Accepted | Rejection:
-        """Decide and record one write; deliver it here and publish it to other processes.
+        """Decide and record one write; deliver it here and publish it to other processes."""
+        return await self.submit(actor, command, client_op_id, by=by)
+
+    def submit(
+        self,
+        actor: Actor | None,
+        command: Command,
+        client_op_id: str | None,
+        *,
+        by: str | None = None,
+    ) -> asyncio.Future[Accepted | Rejection]:
+        """Queue a write; the future resolves once it is recorded (or refused).
 
         Writes that arrive while a commit is under way wait and go together into the
         next transaction (group commit): a room posting 120 notes in a second pays for a
-        handful of transactions, not 120, and its ops reach the screens in a few frames."""
+        handful of transactions, not 120, and its ops reach the screens in a few frames.
+        The future's outcome does not depend on anyone awaiting it: a write whose
+        connection goes away is still recorded, and its client's retry gets the ack."""
         loop = asyncio.get_running_loop()
         writer_id = actor.id if actor is not None else (by or "system")
         pending = _Pending(actor, command, client_op_id, writer_id, loop.create_future())
         self._queue.append(pending)
         if self._committer is None:
             self._committer = loop.create_task(self._commit_queued(), name="plenary-commit")
-        return await pending.done
+        return pending.done
 
     async def _commit_queued(self) -> None:
         try:
