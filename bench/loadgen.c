@@ -55,6 +55,7 @@ struct conn {
     uint8_t frag_op;
     bool frag;
     bool want_out;
+    bool stalled;       /* told to stop reading: a phone in a pocket */
     const char *kill;   /* set while parsing; the connection is dropped once parsing stops */
     int slot;
     uint32_t target;
@@ -97,7 +98,7 @@ static uint32_t rq_head, rq_len;
 static int *slot_conn, *free_slots;
 static uint32_t nfree_slots, inflight;
 static int64_t next_scan;
-static uint32_t n_ready, n_failed, n_closed, n_alive;
+static uint32_t n_ready, n_failed, n_closed, n_alive, n_stalled;
 static bool ready_printed;
 static int64_t t_start;
 static unsigned logged;
@@ -296,7 +297,7 @@ static void set_out(struct conn *c, bool want)
 {
     if (c->want_out == want)
         return;
-    struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0)};
+    struct epoll_event ev = {.events = (c->stalled ? 0u : EPOLLIN) | (want ? EPOLLOUT : 0u)};
     ev.data.u64 = (uint64_t)(c - conns);
     if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
         c->want_out = want;
@@ -458,7 +459,7 @@ static void conn_closed(struct conn *c, const char *why)
     c->state = S_CLOSED;
     n_closed++;
     n_alive--;
-    if (waiting && c->recv < wait_k)
+    if (waiting && c->recv < wait_k && !c->stalled)
         alive_incomplete--;
     if (logged < MAX_LOGGED) {
         logged++;
@@ -1236,7 +1237,7 @@ static void print_result(bool timed_out)
     uint32_t pct[4], complete = 0;
     percentiles(pct);
     for (uint32_t i = 0; i < nclients; i++)
-        if (conns[i].recv >= wait_k)
+        if (conns[i].recv >= wait_k && !conns[i].stalled)
             complete++;
     emit("{\"event\":\"result\",\"clients\":%" PRIu32 ",\"ready\":%" PRIu32
          ",\"complete\":%" PRIu32 ",\"closed\":%" PRIu32 ",\"failed\":%" PRIu32
@@ -1244,10 +1245,10 @@ static void print_result(bool timed_out)
          ",\"bytes\":%" PRIu64 ",\"lat_us\":{\"p50\":%" PRIu32 ",\"p90\":%" PRIu32
          ",\"p99\":%" PRIu32 ",\"p999\":%" PRIu32 ",\"max\":%" PRIu32
          "},\"first_recv_ns\":%" PRId64 ",\"last_recv_ns\":%" PRId64
-         ",\"cpu_s\":%.4f,\"timed_out\":%s}",
+         ",\"cpu_s\":%.4f,\"timed_out\":%s,\"stalled\":%" PRIu32 "}",
          nclients, n_ready, complete, n_closed, n_failed, st.received, st.dup, st.frames,
          st.bytes, pct[0], pct[1], pct[2], pct[3], st.max, st.first_ns, st.last_ns,
-         cpu_now() - st.cpu0, timed_out ? "true" : "false");
+         cpu_now() - st.cpu0, timed_out ? "true" : "false", n_stalled);
 }
 
 static void check_wait(void)
@@ -1282,9 +1283,28 @@ static void run_command(char *line)
         wait_deadline = mono_ns() + (int64_t)(t * 1e9);
         alive_incomplete = 0;
         for (uint32_t i = 0; i < nclients; i++)
-            if (conns[i].state == S_READY && conns[i].recv < wait_k)
+            if (conns[i].state == S_READY && conns[i].recv < wait_k && !conns[i].stalled)
                 alive_incomplete++;
         check_wait();
+    } else if (strcmp(cmd, "stall") == 0) {
+        /* Every Nth ready client stops reading for good; the server must cope. */
+        char *ns = strtok(NULL, " \t\r"), *e1 = NULL;
+        unsigned long every = ns ? strtoul(ns, &e1, 10) : 0;
+        if (!ns || *e1 || every == 0) {
+            emit("{\"event\":\"error\",\"message\":\"usage: stall N\"}");
+            return;
+        }
+        for (uint32_t i = 0; i < nclients; i += (uint32_t)every) {
+            struct conn *c = &conns[i];
+            if (c->state != S_READY || c->stalled)
+                continue;
+            c->stalled = true;
+            n_stalled++;
+            struct epoll_event ev = {.events = c->want_out ? EPOLLOUT : 0u};
+            ev.data.u64 = (uint64_t)i;
+            epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+        }
+        emit("{\"event\":\"stalled\",\"stalled\":%" PRIu32 "}", n_stalled);
     } else if (strcmp(cmd, "quit") == 0) {
         quit(0);
     } else {

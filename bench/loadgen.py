@@ -16,7 +16,8 @@ The command line of the binary:
     loadgen --targets HOST:PORT[,HOST:PORT...] --path PATH --proto plenary|socketio
             --clients N [--hellos FILE] [--concurrency 64] [--handshake-timeout 10]
 
-Control: one command a line on stdin (``reset``, ``wait K SECONDS``, ``quit``), one JSON
+Control: one command a line on stdin (``reset``, ``wait K SECONDS``, ``stall N``,
+``quit``), one JSON
 line on stdout for each (``quit`` has none), plus ``{"event":"ready",...}`` once every
 client is connected or has failed. Diagnostics go to stderr.
 """
@@ -233,6 +234,12 @@ class LoadGen:
         """Zeroes counters, latency samples and the CPU baseline (cursors are kept)."""
         self._send("reset")
         self._expect("reset", timeout, "reset")
+
+    def stall(self, every: int, timeout: float = 30.0) -> int:
+        """Every ``every``-th ready client stops reading for good (``every`` = 20: 5 %);
+        they no longer count towards ``wait``. Returns how many are stalled."""
+        self._send(f"stall {int(every)}")
+        return int(self._expect("stalled", timeout, "stall")["stalled"])
 
     def wait(self, expect: int, timeout: float) -> dict[str, Any]:
         """Until every ready, open client has ``expect`` stamped ops since the last reset,
