@@ -623,6 +623,23 @@ def ratios(rows: list[Row]) -> list[str]:
     return out
 
 
+def slow_summary(rows: list[Row]) -> list[str]:
+    """The readers' medians with 5 % of clients stalled, against all reading."""
+    out = []
+    for name in PLENARY_TARGETS:
+        base = [r for r in rows if r.target == name and r.workload == "slow-0%"]
+        slow = [r for r in rows if r.target == name and r.workload == "slow-5%"]
+        if not base or not slow:
+            continue
+        parts = []
+        for attr in ("p50_ms", "p99_ms", "ops_cpu_s"):
+            b = statistics.median(getattr(r, attr) for r in base)
+            s = statistics.median(getattr(r, attr) for r in slow)
+            parts.append(f"{attr} {b:,.1f} -> {s:,.1f} ({s / b:.2f}x)")
+        out.append(f"slow consumers, {name}, median of {len(base)} pairs: " + "; ".join(parts))
+    return out
+
+
 # -- the run ----------------------------------------------------------------------------------
 
 
@@ -653,6 +670,20 @@ def run(args: argparse.Namespace) -> int:
                         args.rates,
                         args.seconds,
                         args.flat_notes if n == args.clients[0] else 0,
+                        workdir,
+                        pin,
+                    )
+        if "slow" in args.workloads and name.startswith("plenary"):
+            print(f"[{name}] slow consumers: 5 % of {args.clients[0]} clients stop reading")
+            # Pairs on fresh servers: one pair is at the mercy of this machine's noise.
+            for _ in range(args.slow_repeat):
+                with start_target(name, workdir, pin) as target:
+                    rows += slow_consumers(
+                        target,
+                        binary,
+                        args.clients[0],
+                        max(args.rates),
+                        args.seconds,
                         workdir,
                         pin,
                     )
@@ -700,6 +731,8 @@ def run(args: argparse.Namespace) -> int:
     print()
     for line in ratios(rows):
         print(line)
+    for line in slow_summary(rows):
+        print(line)
     failures = sum(r.failures for r in rows if r.target in PLENARY_TARGETS)
     failures += sum(1 for v in extra.values() if v.get("returncode"))
     print(
@@ -742,6 +775,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     # parsing tallies, and the load generator, not the server, would be measured.
     p.add_argument("--storm-observers", type=int, default=0)
     p.add_argument("--publish-clients", type=int, default=1000)
+    p.add_argument("--slow-repeat", type=int, default=3, help="slow-consumer pairs (default 3)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-pin", action="store_true", help="do not pin servers and clients to CPUs")
     p.add_argument(
@@ -758,7 +792,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error(f"unknown targets {sorted(unknown)}")
     if args.quick:
         args.clients, args.seconds, args.flat_notes = [1000], 3.0, 300
-        args.storm_observers, args.publish_clients = 0, 100
+        args.storm_observers, args.publish_clients, args.slow_repeat = 0, 100, 1
     return args
 
 
