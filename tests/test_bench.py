@@ -84,3 +84,37 @@ def test_publish_runs() -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "plenary-sqlite" in done.stdout
     assert "the redraft:" in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_scale_runs() -> None:
+    """bench/scale.py with its C load generator, both peers and Plenary, in miniature."""
+    done = _bench(
+        "bench/scale.py",
+        "--targets",
+        "plenary,socketio,raw",
+        "--workloads",
+        "steady,slow",
+        "--clients",
+        "40",
+        "--rates",
+        "20",
+        "--seconds",
+        "1",
+        "--flat-notes",
+        "20",
+        "--slow-repeat",
+        "1",
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    for target in ("plenary", "socketio", "raw"):
+        assert f"steady    {target}" in done.stdout
+    assert "slow consumers, plenary" in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_memory_runs() -> None:
+    done = _bench("bench/memory.py", "--clients", "50", "--trace-clients", "50")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "RSS per connection" in done.stdout
+    assert "plenary" in done.stdout
