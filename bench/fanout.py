@@ -241,8 +241,10 @@ def post_json(base: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return answer
 
 
-def start_plenary(backend: str, workdir: Path, args: argparse.Namespace) -> ServerProcess:
-    port = free_port()
+def plenary_env(workdir: Path, port: int, database_url: str | None = None) -> dict[str, str]:
+    """A server's environment: this one's, without any Plenary setting of the caller's,
+    plus its own data directory and the bench's secret; Postgres + Redis when given a
+    database URL, else the embedded default."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PLENARY_", "DATABASE_URL"))}
     env.pop("REDIS_URL", None)
     env.update(
@@ -250,14 +252,20 @@ def start_plenary(backend: str, workdir: Path, args: argparse.Namespace) -> Serv
             "PLENARY_DATA_DIR": str(workdir / f"data-{port}"),
             "PLENARY_SECRET": SECRET,
             "PLENARY_LOG_LEVEL": "warning",
-            "PLENARY_TICK_MS": str(args.tick_ms),
         }
     )
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+        env["REDIS_URL"] = REDIS_URL
+    return env
+
+
+def start_plenary(backend: str, workdir: Path, args: argparse.Namespace) -> ServerProcess:
+    port = free_port()
+    env = plenary_env(workdir, port, args.pg_database_url if backend == "pg" else None)
+    env["PLENARY_TICK_MS"] = str(args.tick_ms)
     if args.buffer_kb:
         env["PLENARY_CLIENT_BUFFER_KB"] = str(args.buffer_kb)
-    if backend == "pg":
-        env["DATABASE_URL"] = args.pg_database_url
-        env["REDIS_URL"] = REDIS_URL
     argv = [sys.executable, "-m", "plenary", "serve", "--host", "127.0.0.1", "--port", str(port)]
     server = ServerProcess(f"plenary ({backend})", argv, env, workdir / f"plenary-{port}.log")
     server.wait_ready(lambda: _http_ok(server.http_url + "/healthz"))

@@ -38,6 +38,7 @@ from fanout import (
     BenchError,
     _http_ok,
     free_port,
+    plenary_env,
     post_json,
     raise_open_file_limit,
     rss_kb,
@@ -97,15 +98,7 @@ class Server:
 
     def __init__(self, workdir: Path, trace: bool) -> None:
         self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PLENARY_", "DATABASE"))}
-        env.pop("REDIS_URL", None)
-        env.update(
-            {
-                "PLENARY_DATA_DIR": str(workdir / f"data-{self.port}"),
-                "PLENARY_SECRET": SECRET,
-                "PLENARY_LOG_LEVEL": "warning",
-            }
-        )
+        env = plenary_env(workdir, self.port)
         argv = [sys.executable, __file__, "--serve", "--port", str(self.port)]
         if trace:
             argv.append("--trace")

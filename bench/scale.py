@@ -64,6 +64,7 @@ from fanout import (
     cpu_seconds,
     free_port,
     pg_database,
+    plenary_env,
     post_json,
     raise_open_file_limit,
     rss_kb,
@@ -89,22 +90,6 @@ BURST_OBSERVERS = 1000
 
 def _pinned(argv: list[str], pin: bool, cpu: int = SERVER_CPU) -> list[str]:
     return ["taskset", "-c", str(cpu), *argv] if pin else argv
-
-
-def _plenary_env(workdir: Path, port: int, db_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLENARY_", "DATABASE_URL"))}
-    env.pop("REDIS_URL", None)
-    env.update(
-        {
-            "PLENARY_DATA_DIR": str(workdir / f"data-{port}"),
-            "PLENARY_SECRET": SECRET,
-            "PLENARY_LOG_LEVEL": "warning",
-        }
-    )
-    if db_url is not None:
-        env["DATABASE_URL"] = db_url
-        env["REDIS_URL"] = REDIS_URL
-    return env
 
 
 @dataclass
@@ -156,7 +141,7 @@ def start_target(name: str, workdir: Path, pin: bool) -> Iterator[Target]:
                 argv = [py, "-m", "plenary", "serve", "--host", "127.0.0.1", "--port", str(port)]
                 # Two nodes share the machine's two CPUs; one node has CPU 0 to itself.
                 argv = _pinned(argv, pin and nodes == 1)
-                env = _plenary_env(workdir, port, db_url)
+                env = plenary_env(workdir, port, db_url)
                 server = ServerProcess(f"{name}#{node}", argv, env, workdir / f"{name}-{port}.log")
                 servers.append(server)
                 server.wait_ready(lambda s=server: _http_ok(s.http_url + "/healthz"))
@@ -292,6 +277,31 @@ async def _write(target: Target, count: int, rate: float) -> peers.Written:
     return await peers.write_raw(target.ws_url(), peers.stamped, count, rate, token, since)
 
 
+def _measured_phase(
+    target: Target, gen: LoadGen, row: Row, count: int, rate: float
+) -> tuple[dict[str, Any], peers.Written]:
+    """One writer posts ``count`` stamped notes at ``rate``; every reading client must
+    get them all. Scores ``row`` and returns loadgen's result and the writer's record."""
+    gen.reset()
+    cpu0, gen0, t0 = target.cpu(), gen.cpu_seconds(), time.monotonic()
+    written = asyncio.run(_write(target, count, rate))
+    result = gen.wait(count - written.failed, DRAIN_S)
+    wall = time.monotonic() - t0
+    _score(
+        row,
+        result,
+        written.sent_at,
+        target.cpu() - cpu0,
+        wall,
+        gen.cpu_seconds() - gen0,
+        count - written.failed,
+    )
+    row.ack_p50_ms = statistics.median(written.ack_ms) if written.ack_ms else math.nan
+    if result["timed_out"]:
+        row.notes_extra["late"] = True
+    return result, written
+
+
 def steady(
     target: Target,
     binary: Path,
@@ -318,24 +328,8 @@ def steady(
             row = Row("steady" if rate else "flat-out", target.name, n, rate, count)
             row.ready, row.rss_conn_kib = int(ready["ready"]), rss_conn
             row.failed = n - row.ready
-            gen.reset()
-            cpu0, gen0, t0 = target.cpu(), gen.cpu_seconds(), time.monotonic()
-            written = asyncio.run(_write(target, count, rate))
-            result = gen.wait(count - written.failed, DRAIN_S)
-            wall = time.monotonic() - t0
-            _score(
-                row,
-                result,
-                written.sent_at,
-                target.cpu() - cpu0,
-                wall,
-                gen.cpu_seconds() - gen0,
-                count - written.failed,
-            )
+            written = _measured_phase(target, gen, row, count, rate)[1]
             row.failed += written.failed
-            row.ack_p50_ms = statistics.median(written.ack_ms) if written.ack_ms else math.nan
-            if result["timed_out"]:
-                row.notes_extra["late"] = True
             rows.append(row)
             print("  " + _line(row), flush=True)
     finally:
@@ -357,25 +351,8 @@ def slow_consumers(
             stalled = gen.stall(20) if share else 0
             count = max(1, round(rate * seconds))
             row = Row(f"slow-{share}%", target.name, n, rate, count, ready=ready - stalled)
-            gen.reset()
-            rss0, cpu0, gen0, t0 = (
-                target.rss_kb(),
-                target.cpu(),
-                gen.cpu_seconds(),
-                time.monotonic(),
-            )
-            written = asyncio.run(_write(target, count, rate))
-            result = gen.wait(count - written.failed, DRAIN_S)
-            wall = time.monotonic() - t0
-            _score(
-                row,
-                result,
-                written.sent_at,
-                target.cpu() - cpu0,
-                wall,
-                gen.cpu_seconds() - gen0,
-                count - written.failed,
-            )
+            rss0 = target.rss_kb()
+            result, written = _measured_phase(target, gen, row, count, rate)
             # _score counts every ready client; the stalled ones are not expected to read.
             row.lost = max(0, (count - written.failed) * row.ready - int(result["received"]))
             row.failed = written.failed
@@ -384,7 +361,6 @@ def slow_consumers(
             row.closed = 0
             row.notes_extra["stalled"] = stalled
             row.notes_extra["rss_growth_kib"] = target.rss_kb() - rss0
-            row.ack_p50_ms = statistics.median(written.ack_ms) if written.ack_ms else math.nan
             rows.append(row)
             print(
                 f"  {_line(row)} stalled={stalled} rss_growth_kib="
