@@ -165,7 +165,17 @@ class ServerProcess:
     """A server under test in its own process (and session, so Ctrl-C reaches us only and
     we stop it in order)."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        control: bool = False,
+    ) -> None:
+        """With ``control``, the server's stdin and stdout are text pipes for the bench to
+        talk to it (its log then holds stderr only)."""
         self.name = name
         self.port = int(argv[argv.index("--port") + 1])
         self.log_path = log_path
@@ -174,9 +184,10 @@ class ServerProcess:
             argv,
             env=env,
             cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE if control else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if control else self._log,
+            stderr=self._log if control else subprocess.STDOUT,
+            text=control,
             start_new_session=True,
         )
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import linecache
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fanout import (
     SECRET,
     BenchError,
+    ServerProcess,
     _http_ok,
     free_port,
     plenary_env,
@@ -93,55 +93,26 @@ def _owner(frames: Sequence[tracemalloc.Frame]) -> tuple[str, str]:
     return "stdlib only", f"{Path(innermost.filename).name}:{innermost.lineno}"
 
 
-class Server:
+def start_server(workdir: Path, trace: bool) -> ServerProcess:
     """The server in its own process, with a pipe to ask it for snapshots."""
-
-    def __init__(self, workdir: Path, trace: bool) -> None:
-        self.port = free_port()
-        env = plenary_env(workdir, self.port)
-        argv = [sys.executable, __file__, "--serve", "--port", str(self.port)]
-        if trace:
-            argv.append("--trace")
-        self.log = (workdir / f"server-{self.port}.log").open("wb")
-        self.proc = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            start_new_session=True,
-        )
-        self.http_url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while not _ready(self.http_url):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise BenchError(f"the server did not start (see {self.log.name})")
-            time.sleep(0.05)
-
-    def snap(self, path: Path) -> None:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(f"snap {path}\n")
-        self.proc.stdin.flush()
-        if self.proc.stdout.readline().strip() != "ok":
-            raise BenchError("the server did not take its snapshot")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+    port = free_port()
+    argv = [sys.executable, __file__, "--serve", "--port", str(port)]
+    if trace:
+        argv.append("--trace")
+    server = ServerProcess(
+        "plenary", argv, plenary_env(workdir, port), workdir / f"server-{port}.log", control=True
+    )
+    server.wait_ready(lambda: _http_ok(server.http_url + "/healthz"))
+    return server
 
 
-def _ready(url: str) -> bool:
-    try:
-        return _http_ok(url + "/healthz")
-    except OSError:
-        return False
+def snap(server: ServerProcess, path: Path) -> None:
+    stdin, stdout = server.proc.stdin, server.proc.stdout
+    assert stdin is not None and stdout is not None
+    stdin.write(f"snap {path}\n")
+    stdin.flush()
+    if stdout.readline().strip() != "ok":
+        raise BenchError("the server did not take its snapshot")
 
 
 def measure(workdir: Path, binary: Path, clients: int, trace: bool) -> dict[str, object]:
@@ -149,7 +120,7 @@ def measure(workdir: Path, binary: Path, clients: int, trace: bool) -> dict[str,
     from plenary.auth import Tokens
     from plenary.domain.model import Actor, Role
 
-    server = Server(workdir, trace)
+    server = start_server(workdir, trace)
     try:
         base = server.http_url
         created = post_json(base, "/api/events", {"title": "Memory", "groups": ["Bench"]})
@@ -178,17 +149,17 @@ def measure(workdir: Path, binary: Path, clients: int, trace: bool) -> dict[str,
         time.sleep(SETTLE_S)
         before_path = workdir / "before.snap"
         if trace:
-            server.snap(before_path)
-        rss0 = rss_kb(server.proc.pid)
+            snap(server, before_path)
+        rss0 = rss_kb(server.pid)
         gen = LoadGen(binary, targets, "/ws", "plenary", clients, hellos(clients, 20))
         gen.start(workdir / "loadgen.log")
         ready = int(gen.wait_ready(120)["ready"])
         time.sleep(SETTLE_S)
-        rss1 = rss_kb(server.proc.pid)
+        rss1 = rss_kb(server.pid)
         out: dict[str, object] = {"clients": ready, "rss_kib_per_conn": (rss1 - rss0) / ready}
         if trace:
             after_path = workdir / "after.snap"
-            server.snap(after_path)
+            snap(server, after_path)
             before = tracemalloc.Snapshot.load(str(before_path))
             after = tracemalloc.Snapshot.load(str(after_path))
             by_package: Counter[str] = Counter()
