@@ -181,6 +181,87 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_float,
     ),
     Setting(
+        "PLENARY_WRITE_RATE",
+        "write_rate",
+        "20",
+        "Writes per second one connection (and one token across its connections) may keep up; "
+        "past it and the burst, writes are answered rate_limited with a retry hint.",
+        _positive_float,
+    ),
+    Setting(
+        "PLENARY_WRITE_BURST",
+        "write_burst",
+        "100",
+        "Writes one connection may send at once before the rate applies: a phone replaying "
+        "an offline queue of 50 notes, or a console importing an agenda, passes.",
+        _positive_int,
+    ),
+    Setting(
+        "PLENARY_PING_RATE",
+        "ping_rate",
+        "2",
+        "Pings per second a connection may send (burst ten times that); the client's own "
+        "heartbeat is one every 25 s. Pings past it go unanswered and count as refused.",
+        _positive_float,
+    ),
+    Setting(
+        "PLENARY_REFUSED_RATE",
+        "refused_rate",
+        "2",
+        "Refused frames per second (bad frames, frames past a rate limit) a connection may keep "
+        "up, with a burst of 20 times that; past it the connection is closed (4029).",
+        _positive_float,
+    ),
+    Setting(
+        "PLENARY_ADDRESS_CONNECTIONS",
+        "address_connections",
+        "1000",
+        "Open websocket connections from one client address. A whole room sits behind one venue "
+        "NAT: 250 phones, a projector and some observers must fit.",
+        _positive_int,
+    ),
+    Setting(
+        "PLENARY_ADDRESS_JOINS_PER_MINUTE",
+        "address_joins_per_minute",
+        "600",
+        "Joins, observes and facilitator sign-ins per minute from one address (the burst too): "
+        "a room of 250 joining in its first minute, twice over for retries, passes. Past it: 429.",
+        _positive_int,
+    ),
+    Setting(
+        "PLENARY_ADDRESS_LOOKUPS_PER_MINUTE",
+        "address_lookups_per_minute",
+        "600",
+        "Join-code look-ups per minute from one address (the burst too). Past it: 429.",
+        _positive_int,
+    ),
+    Setting(
+        "PLENARY_ADDRESS_MISSES_PER_MINUTE",
+        "address_misses_per_minute",
+        "20",
+        "Join codes that match no event, per minute from one address (the burst too), on any "
+        "route; past it every code from that address is answered 429. This is what makes "
+        "guessing codes take years (docs/protocol.md).",
+        _positive_int,
+    ),
+    Setting(
+        "PLENARY_GROUP_MIN_SIZE",
+        "group_min_size",
+        "3",
+        "Smallest stakeholder group whose figures (tallies, reactions) participants, observers "
+        "and the projector see on its own; smaller groups are folded together, so that no "
+        "one's dots can be read off a group of one or two. Facilitators see every group.",
+        _positive_int,
+    ),
+    Setting(
+        "PLENARY_DRAFT_WORK_SECONDS",
+        "draft_work_seconds",
+        "5",
+        "Time budget for the heavy work of one draft save or publication (normalising, "
+        "matching sections, diffing), done off the event loop; past it the write is refused.",
+        _positive_float,
+    ),
+    Setting(
         "PLENARY_LOG_LEVEL",
         "log_level",
         "info",
@@ -207,6 +288,16 @@ class Config:
     tick_ms: float
     heartbeat_seconds: float
     token_max_age_days: float
+    write_rate: float
+    write_burst: int
+    ping_rate: float
+    refused_rate: float
+    address_connections: int
+    address_joins_per_minute: int
+    address_lookups_per_minute: int
+    address_misses_per_minute: int
+    group_min_size: int
+    draft_work_seconds: float
     log_level: str
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -8,8 +8,10 @@ The codes::
     not_found      the event or item does not exist
     invalid        the write breaks a domain rule (e.g. note too long)
     conflict       the write clashes with the current state
+    rate_limited   too much, too fast from one connection, token or address: wait the
+                   retry hint (detail.retry_after_ms, or HTTP Retry-After) and retry
     unavailable    the database or bus failed; retry (with the same op id)
-    internal       a bug on our side
+    internal       a bug on our side: retrying the same write will fail the same way
 
 Domain rules return ``Rejection`` values rather than raising, so the pure core never
 needs try/except; the shell turns them into error frames or HTTP errors with the same
@@ -30,6 +32,7 @@ class Code(StrEnum):
     NOT_FOUND = "not_found"
     INVALID = "invalid"
     CONFLICT = "conflict"
+    RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -46,6 +49,7 @@ class CloseCode(IntEnum):
     NO_HELLO = 4002  # the first frame was not a valid hello in time
     EVENT_GONE = 4004  # the event no longer exists
     TOO_SLOW = 4008  # the client fell too far behind: reconnect and resume
+    RATE_LIMITED = 4029  # refused frames past the limit, or too many sockets from one address
 
 
 HTTP_STATUS: dict[Code, int] = {
@@ -55,6 +59,7 @@ HTTP_STATUS: dict[Code, int] = {
     Code.NOT_FOUND: 404,
     Code.INVALID: 422,
     Code.CONFLICT: 409,
+    Code.RATE_LIMITED: 429,
     Code.UNAVAILABLE: 503,
     Code.INTERNAL: 500,
 }
