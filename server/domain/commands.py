@@ -165,6 +165,14 @@ class SetWriter:
 
 
 @dataclass(frozen=True)
+class RemoveParticipant:
+    """A facilitator removes a participant: their tokens stop working, their screens
+    close; what they wrote stays (hiding it is a separate, visible decision)."""
+
+    participant: str
+
+
+@dataclass(frozen=True)
 class SaveDraft:
     activity: int
     base: int  # the version the text was written from; 0 for the first
@@ -231,6 +239,7 @@ Command = (
     | AddDot
     | RemoveDot
     | SetWriter
+    | RemoveParticipant
     | SaveDraft
     | PublishDraft
     | ExplainChange
@@ -259,6 +268,7 @@ CLIENT_COMMANDS: dict[str, type[Command]] = {
     "dot.add": AddDot,
     "dot.remove": RemoveDot,
     "writer.set": SetWriter,
+    "participant.remove": RemoveParticipant,
     "draft.save": SaveDraft,
     "draft.publish": PublishDraft,
     "draft.explain": ExplainChange,

@@ -57,7 +57,7 @@ def audience_of(state: EventState, actor: Actor) -> Role:
 
 
 def set_writer(state: EventState, cmd: SetWriter) -> Decision | Rejection:
-    if cmd.participant not in state.participants:
+    if cmd.participant not in state.participants or cmd.participant in state.removed:
         return Rejection(Code.NOT_FOUND, f"there is no participant {cmd.participant}")
     if (cmd.participant in state.writers) == cmd.writer:
         where = "already on" if cmd.writer else "not on"

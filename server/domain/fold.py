@@ -220,6 +220,9 @@ def apply(state: EventState, op: Op) -> tuple[EventState, list[Effect]]:
             who = d["participant"]
             writers = state.writers | {who} if d["writer"] else state.writers - {who}
             state = replace(state, writers=writers)
+        case "participant.removed":
+            who = d["participant"]
+            state = replace(state, removed=state.removed | {who}, writers=state.writers - {who})
         case "draft.saved":
             state = _save(state, op)
             effects.append(DraftChanged(d["activity"]))

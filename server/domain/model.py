@@ -343,6 +343,9 @@ class EventState:
     tallies: Map[tuple[int, int, str], int] = field(default_factory=Map)  # (vote, item, group)
     # Drafts: the writing team, versions, rationales and reactions to sections.
     writers: frozenset[str] = frozenset()  # participants on the writing team
+    # Participants a facilitator removed: kept in ``participants`` (their notes still
+    # name a group and table), but their tokens are refused and screens do not list them.
+    removed: frozenset[str] = frozenset()
     drafts: Map[int, Draft] = field(default_factory=Map)
     rationales: Map[tuple[int, int, str], Rationale] = field(default_factory=Map)
     # (activity, version, section, participant) and, kept incrementally like tallies,

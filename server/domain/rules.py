@@ -28,6 +28,7 @@ from .commands import (
     PublishDraft,
     React,
     RemoveDot,
+    RemoveParticipant,
     RenameTheme,
     SaveDraft,
     SetActivityStatus,
@@ -91,6 +92,7 @@ PERMISSIONS: dict[type[Command], frozenset[Role]] = {
     AddDot: frozenset({Role.PARTICIPANT}),
     RemoveDot: frozenset({Role.PARTICIPANT}),
     SetWriter: _FACILITATORS,
+    RemoveParticipant: _FACILITATORS,
     # Participants only if a facilitator put them on the writing team (drafts.is_writer).
     SaveDraft: _WRITERS,
     PublishDraft: _WRITERS,
@@ -121,6 +123,7 @@ _VERBS: dict[type[Command], str] = {
     AddDot: "place dots",
     RemoveDot: "remove dots",
     SetWriter: "choose the writing team",
+    RemoveParticipant: "remove participants",
     SaveDraft: "save drafts",
     PublishDraft: "publish drafts",
     ExplainChange: "explain changes to drafts",
@@ -137,6 +140,10 @@ def decide(
 
     ``actor`` is None for writes the server makes itself (creating an event, a join).
     """
+    if actor is not None and actor.id in state.removed:
+        # Their connections are closed when the removal is applied; this covers a write
+        # already on its way, and another node that has not applied it yet.
+        return Rejection(Code.UNAUTHORISED, "you were removed from this event")
     if actor is not None and actor.role not in PERMISSIONS[type(command)]:
         article = "an" if actor.role.value[0] in "aeiou" else "a"
         return Rejection(Code.FORBIDDEN, f"{article} {actor.role} may not {_VERBS[type(command)]}")
@@ -192,6 +199,8 @@ def _decide_as(
             return dots.remove_dot(state, actor, command)
         case SetWriter():
             return drafts.set_writer(state, command)
+        case RemoveParticipant():
+            return _remove_participant(state, command)
         case SaveDraft():
             return drafts.save_draft(state, actor, command, limits)
         case PublishDraft():
@@ -241,3 +250,11 @@ def _join(state: EventState, cmd: Join) -> Decision | Rejection:
         "participant.joined",
         {"participant": cmd.participant, "name": name, "group": group, "table": table},
     )
+
+
+def _remove_participant(state: EventState, cmd: RemoveParticipant) -> Decision | Rejection:
+    if cmd.participant not in state.participants:
+        return Rejection(Code.NOT_FOUND, f"there is no participant {cmd.participant}")
+    if cmd.participant in state.removed:
+        return Rejection(Code.CONFLICT, f"{cmd.participant} was already removed")
+    return Decision("participant.removed", {"participant": cmd.participant})

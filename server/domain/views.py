@@ -85,7 +85,11 @@ def state_view(state: EventState, audience: Role) -> JsonDict:
         "groups": list(state.groups),
         "tables": [t.to_wire() for t in state.tables],
         "anonymity": state.anonymity.value,
-        "participants": [participant_wire(p, names) for _, p in sorted(state.participants.items())],
+        "participants": [
+            participant_wire(p, names)
+            for pid, p in sorted(state.participants.items())
+            if pid not in state.removed
+        ],
         "notes": [note_wire(n) for _, n in sorted(state.notes.items()) if hidden or not n.hidden],
         "activities": [a.to_wire() for _, a in sorted(state.activities.items())],
         "agenda": list(state.agenda),

@@ -221,6 +221,10 @@ async def _handshake(ws: WebSocket, rt: Runtime, outbox: Sink) -> tuple[Hub, Gra
         await ws.send_bytes(error_frame(Code.NOT_FOUND, "this event no longer exists"))
         await _close(ws, CloseCode.EVENT_GONE, "no such event")
         return None
+    if grant.actor.id in hub.state.removed:
+        await ws.send_bytes(error_frame(Code.UNAUTHORISED, "you were removed from this event"))
+        await _close(ws, CloseCode.UNAUTHORISED, "removed")
+        return None
     audience = audience_of(hub.state, grant.actor)
     seq = rt.hubs.attach(hub, outbox, audience, grant.actor.id)
     resume, frames = hub.catchup_frames(frame["since"], seq, audience, grant.actor.id)

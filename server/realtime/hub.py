@@ -26,7 +26,7 @@ from ..domain.model import ActivityStatus, Actor, EventState, JsonDict, Op, Role
 from ..domain.rules import Decision, Limits, decide
 from ..domain.views import op_view, sees_names, state_view
 from ..errors import Code, Rejection
-from ..protocol.frames import encode, encode_op, now_ms, ops_frame, resync_frame
+from ..protocol.frames import encode, encode_op, error_frame, now_ms, ops_frame, resync_frame
 from .sink import Broadcast, Sink
 
 log = logging.getLogger("plenary.hub")
@@ -167,6 +167,8 @@ class Hub:
             self._note_reaction_changes(op)
             if op.kind == "writer.set":
                 self._regrant(op.data["participant"], op.seq)
+            elif op.kind == "participant.removed":
+                self._eject(op.data["participant"])
             for audience, view in views.items():
                 if view is not None:
                     self._outgoing[audience].append(view)
@@ -246,6 +248,15 @@ class Hub:
         self._regranted[participant] = seq
         for outbox in list(self._by_actor.get(participant, ())):
             outbox.push_direct(resync_frame("your role changed: the writing team"))
+            outbox.close()
+            self.detach(outbox)
+
+    def _eject(self, participant: str) -> None:
+        """A removed participant's screens are told why and closed; their reconnect is
+        refused at the handshake (close 4001), so they stop, not retry."""
+        frame = error_frame(Code.UNAUTHORISED, "you were removed from this event")
+        for outbox in list(self._by_actor.get(participant, ())):
+            outbox.push_direct(frame)
             outbox.close()
             self.detach(outbox)
 

@@ -91,6 +91,8 @@ async def _reader(request: Request) -> _Reader | Response:
     hub = await rt.hubs.get(event_id)
     if hub is None:
         return error(Code.NOT_FOUND, "this event no longer exists")
+    if grant.actor.id in hub.state.removed:
+        return error(Code.UNAUTHORISED, "you were removed from this event")
     activity_id = request.path_params["activity"]
     found = hub.state.activities.get(activity_id)
     if found is None or found.kind is not ActivityKind.DRAFT:

@@ -11,6 +11,9 @@ from .helpers import (
     live_state,
     log_ops,
     new_event,
+    pack,
+    raw_connect,
+    read_until_closed,
 )
 
 
@@ -48,6 +51,7 @@ async def test_observer_cannot_write_anything(server):
         {"kind": "dot.add", "vote": 1, "item": note},
         {"kind": "dot.remove", "vote": 1, "item": note},
         {"kind": "writer.set", "participant": "p_x", "writer": True},
+        {"kind": "participant.remove", "participant": "p_x"},
         {"kind": "draft.save", "activity": 1, "base": 0, "text": "# Mine"},
         {"kind": "draft.publish", "activity": 1, "version": 1},
         {"kind": "draft.explain", "activity": 1, "version": 1, "section": "s1", "rationale": "x"},
@@ -190,3 +194,52 @@ async def test_facilitator_key_opens_only_its_own_event(server):
     )
     assert wrong.status_code == 401
     assert wrong.json()["error"]["code"] == "unauthorised"
+
+
+async def test_a_removed_participant_is_signed_out_everywhere(server):
+    ev = await new_event(server)
+    fac = await ev.facilitator()
+    joined = await ev.join(name="Mallory", group="GP")
+    mallory_id, token = joined["participant"], joined["token"]
+    phone = await server.client(token)
+    laptop = await server.client(token)
+    ann = await ev.participant()
+    kept = (await phone.add_note("written before the removal"))["seq"]
+    await _ok(fac, {"kind": "writer.set", "participant": mallory_id, "writer": True})
+    for c in (phone, laptop):
+        await c.wait_closed()
+    phone = await server.client(token)
+
+    # Only a facilitator may remove, and only someone who is there.
+    refused = await ann.write({"kind": "participant.remove", "participant": mallory_id})
+    assert refused["code"] == "forbidden"
+    missing = await fac.write({"kind": "participant.remove", "participant": "p_nobody"})
+    assert missing["code"] == "not_found"
+
+    removed = await _ok(fac, {"kind": "participant.remove", "participant": mallory_id})
+    await phone.wait_closed()
+    told = [f for f in phone.frames if f["t"] == "error" and f["code"] == "unauthorised"]
+    assert told and "removed" in told[-1]["message"]
+    # The same token is refused at the handshake, with the code that says: do not retry.
+    ws = await raw_connect(server)
+    await ws.send(pack({"t": "hello", "token": token, "since": 0}))
+    frames, code = await read_until_closed(ws)
+    assert code == 4001
+    assert [f["code"] for f in frames] == ["unauthorised"]
+    # The room no longer lists them, nor does the writing team; their note stays.
+    await fac.wait_for_seq(removed)
+    room = await ev.observer(since=removed + 5)  # ahead of the server: a snapshot
+    await room.wait_for_seq(removed)
+    state = room.snapshot["state"]
+    assert mallory_id not in {p["id"] for p in state["participants"]}
+    assert state["writers"] == []
+    assert kept in {n["id"] for n in state["notes"]}
+    again_removed = await fac.write({"kind": "participant.remove", "participant": mallory_id})
+    assert again_removed["code"] == "conflict"
+    await assert_log_matches_state(server.runtime, ev.id)
+
+
+async def _ok(client, op):
+    reply = await client.write(op)
+    assert reply["t"] == "ack", reply
+    return reply["seq"]
