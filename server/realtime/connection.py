@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -25,6 +24,7 @@ from ..errors import CloseCode, Code, Rejection
 from ..protocol.frames import (
     ack_frame,
     decode_client_frame,
+    decode_hello,
     encode,
     error_frame,
     now_ms,
@@ -32,6 +32,7 @@ from ..protocol.frames import (
     resync_frame,
 )
 from ..runtime import Runtime
+from ..web.origins import origin_allowed
 from .direct import GOODBYE_S, DirectSink, protocol_of, shed_handshake
 from .hub import Accepted, Hub
 from .outbox import Outbox
@@ -49,16 +50,6 @@ MAX_WRITES_IN_FLIGHT = 32
 # How long a lagging or departing connection gets to take its last frames; past that the
 # socket is dropped.
 LAGGED_GOODBYE_S = GOODBYE_S
-
-
-def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
-    """Browsers always send Origin; other clients (the bench, native apps) may not, and
-    cannot be used for cross-site websocket hijacking, so a missing Origin passes. The
-    server's own origin always passes: listing a projector's origin must not lock out the
-    phones loading the app from this server."""
-    if origin is None or "*" in allowed or origin in allowed:
-        return True
-    return bool(host) and urlsplit(origin).netloc == host
 
 
 async def serve(ws: WebSocket, rt: Runtime) -> None:
@@ -196,13 +187,12 @@ async def _handshake(ws: WebSocket, rt: Runtime, outbox: Sink) -> tuple[Hub, Gra
         await _close(ws, CloseCode.NO_HELLO, "no hello")
         return None
     frame = (
-        decode_client_frame(data)
+        decode_hello(data)
         if data is not None
         else (Code.BAD_FRAME, "frames are binary msgpack, not text")
     )
-    if isinstance(frame, tuple) or frame["t"] != "hello":
-        reason = frame[1] if isinstance(frame, tuple) else "the first frame must be a hello"
-        await ws.send_bytes(error_frame(Code.BAD_FRAME, reason))
+    if isinstance(frame, tuple):
+        await ws.send_bytes(error_frame(Code.BAD_FRAME, frame[1]))
         await _close(ws, CloseCode.NO_HELLO, "expected hello")
         return None
     grant = rt.tokens.verify(frame["token"])

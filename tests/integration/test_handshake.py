@@ -148,6 +148,11 @@ BAD_FIRST_FRAMES: dict[str, bytes | str] = {
     "hello without token": pack({"t": "hello", "since": 0}),
     "hello negative since": pack({"t": "hello", "token": "x", "since": -1}),
     "hello extra field": pack({"t": "hello", "token": "x", "since": 0, "admin": True}),
+    # The frame that froze a process for 5-9 s: 604 KiB, 150,000 ids, no token.
+    "a merge of 150,000 notes": pack(
+        {"t": "write", "id": "w1", "op": {"kind": "note.merge", "notes": list(range(150_000))}}
+    ),
+    "hello over 4 KiB": pack({"t": "hello", "token": "x" * 5000, "since": 0}),
 }
 
 

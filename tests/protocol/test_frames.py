@@ -143,6 +143,7 @@ VALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"t": "write", "id": "d1", "op": {"kind": "dot.add", "vote": 9, "item": 3}},
     {"t": "write", "id": "d2", "op": {"kind": "dot.remove", "vote": 9, "item": 3}},
     {"t": "write", "id": "w1", "op": {"kind": "writer.set", "participant": "p_1", "writer": True}},
+    {"t": "write", "id": "r1", "op": {"kind": "participant.remove", "participant": "p_1"}},
     {
         "t": "write",
         "id": "s1",
