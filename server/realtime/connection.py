@@ -18,6 +18,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ..auth import Grant
+from ..config import Config
 from ..domain.commands import command_from_wire
 from ..domain.drafts import audience_of
 from ..errors import CloseCode, Code, Rejection
@@ -32,6 +33,7 @@ from ..protocol.frames import (
     resync_frame,
 )
 from ..runtime import Runtime
+from ..throttle import Bucket, Rate, retry_after_ms
 from ..web.origins import origin_allowed
 from .direct import GOODBYE_S, DirectSink, protocol_of, shed_handshake
 from .hub import Accepted, Hub
@@ -50,9 +52,34 @@ MAX_WRITES_IN_FLIGHT = 32
 # How long a lagging or departing connection gets to take its last frames; past that the
 # socket is dropped.
 LAGGED_GOODBYE_S = GOODBYE_S
+# A connection closed for flooding is asked to stay away this long before reconnecting.
+ABUSE_BACKOFF_MS = 10_000
 
 
 async def serve(ws: WebSocket, rt: Runtime) -> None:
+    client = ws.scope.get("client")
+    address = str(client[0]) if client else "unknown"
+    if not rt.guard.connections.acquire(address):
+        # Accepted only to say why: a refused upgrade reads as "server down" to a client,
+        # which would retry at once instead of backing off.
+        await ws.accept()
+        limit = rt.guard.connections.limit
+        await ws.send_bytes(
+            error_frame(
+                Code.RATE_LIMITED,
+                f"more than {limit} connections from one address",
+                detail={"retry_after_ms": 30_000},
+            )
+        )
+        await _close(ws, CloseCode.RATE_LIMITED, "too many connections")
+        return
+    try:
+        await _serve(ws, rt)
+    finally:
+        rt.guard.connections.release(address)
+
+
+async def _serve(ws: WebSocket, rt: Runtime) -> None:
     headers = dict(ws.scope["headers"])
     origin, host = headers.get(b"origin"), headers.get(b"host")
     if not origin_allowed(
@@ -234,30 +261,84 @@ async def _handshake(ws: WebSocket, rt: Runtime, outbox: Sink) -> tuple[Hub, Gra
     return hub, grant
 
 
+class _Shares:
+    """One connection's fair shares: its writes, pings and refused frames. Made on the
+    connection's first frame, not at the handshake: most observers never send one, and
+    10,000 idle connections should not each hold three buckets."""
+
+    __slots__ = ("pings", "refused", "writes")
+
+    def __init__(self, config: Config, now: float) -> None:
+        self.writes = Bucket(Rate(config.write_rate, config.write_burst), now)
+        self.pings = Bucket(Rate(config.ping_rate, max(1, int(10 * config.ping_rate))), now)
+        burst = max(1, int(20 * config.refused_rate))
+        self.refused = Bucket(Rate(config.refused_rate, burst), now)
+
+
+def _write_wait(rt: Runtime, shares: _Shares, grant: Grant, now: float) -> float:
+    """0.0 if this connection and its token may write now, else seconds to wait."""
+    wait = shares.writes.take(now)
+    if wait > 0:
+        return wait
+    return rt.token_writes.take((grant.event, grant.actor.id), now)
+
+
 async def _serve_frames(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outbox: Sink) -> None:
     receive = ws.receive
     # A list: a deque's first block is 0.7 KiB, on every idle connection.
     in_flight: list[asyncio.Future[Accepted | Rejection]] = []
+    shares: _Shares | None = None
+    clock = asyncio.get_running_loop().time
     while True:
         # Not through _receive_bytes: an idle connection spends its life suspended here,
         # and every coroutine frame on that stack is memory held per connection.
         message = await receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", CloseCode.NORMAL))
+        now = clock()
+        if shares is None:
+            shares = _Shares(rt.config, now)
         data = message.get("bytes")
         if not isinstance(data, bytes):
+            if _refuse(shares, now):
+                await _close_abusive(ws)
+                return
             outbox.push_direct(error_frame(Code.BAD_FRAME, "frames are binary msgpack, not text"))
             continue
         frame = decode_client_frame(data)
         if isinstance(frame, tuple):
+            if _refuse(shares, now):
+                await _close_abusive(ws)
+                return
             code, reason = frame
             outbox.push_direct(error_frame(code, reason, _guess_id(data)))
             continue
         match frame["t"]:
             case "ping":
-                outbox.push_direct(pong_frame(frame.get("n")))
+                if shares.pings.take(now) == 0.0:
+                    outbox.push_direct(pong_frame(frame.get("n")))
+                elif _refuse(shares, now):
+                    # A flood of pings is answered by nothing: answering 9,300 a second
+                    # took honest clients' acks to 10 s.
+                    await _close_abusive(ws)
+                    return
             case "hello":
+                if _refuse(shares, now):
+                    await _close_abusive(ws)
+                    return
                 outbox.push_direct(error_frame(Code.BAD_FRAME, "hello was already received"))
+            case "write" if (wait := _write_wait(rt, shares, grant, now)) > 0:
+                if _refuse(shares, now):
+                    await _close_abusive(ws)
+                    return
+                outbox.push_direct(
+                    error_frame(
+                        Code.RATE_LIMITED,
+                        "too many writes at once: wait and send it again (the same id)",
+                        frame["id"],
+                        {"retry_after_ms": retry_after_ms(wait)},
+                    )
+                )
             case "write":
                 # Not awaited one by one: a phone replaying its offline queue, or a
                 # console importing an agenda, sends many writes at once, and they share
@@ -268,6 +349,25 @@ async def _serve_frames(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outb
                     await asyncio.wait([in_flight.pop(0)])
                 while in_flight and in_flight[0].done():
                     in_flight.pop(0)
+
+
+def _refuse(shares: _Shares, now: float) -> bool:
+    """Count a refused frame; True when the connection has had more than its share of
+    them and must be closed (4029). Honest clients never get there: a refused frame is a
+    bug or a flood, and a client that honours the retry hints stays far under the rate."""
+    return shares.refused.take(now) > 0.0
+
+
+async def _close_abusive(ws: WebSocket) -> None:
+    with contextlib.suppress(Exception):
+        await ws.send_bytes(
+            error_frame(
+                Code.RATE_LIMITED,
+                "too many refused frames: reconnect later",
+                detail={"retry_after_ms": ABUSE_BACKOFF_MS},
+            )
+        )
+    await _close(ws, CloseCode.RATE_LIMITED, "rate limited")
 
 
 def _start_write(
