@@ -13,6 +13,7 @@ from .helpers import (
     raw_connect,
     read_until_closed,
     wait_frames,
+    wait_until,
 )
 
 
@@ -125,12 +126,7 @@ async def test_connections_per_address_are_capped_with_a_reason(start):
     assert [f["code"] for f in frames] == ["rate_limited"]
     # A closed connection frees its place.
     await held.pop().close()
-
-    async def admitted() -> None:
-        while server.runtime.guard.connections.count("127.0.0.1") > 2:
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(admitted(), 10)
+    await wait_until(lambda: server.runtime.guard.connections.count("127.0.0.1") == 2)
     again = await server.client(token)
     assert again.welcome is not None
     await wait_frames(again, lambda f: f["t"] == "ops" or f["t"] == "snapshot")
