@@ -19,12 +19,12 @@ import msgpack
 from ..bus import Bus, channel_for
 from ..db import store
 from ..db.engine import Database
-from ..domain import dots, reactions
+from ..domain import dots, groups, reactions
 from ..domain.commands import Command
 from ..domain.fold import apply
-from ..domain.model import ActivityStatus, Actor, EventState, JsonDict, Op, Role
+from ..domain.model import Activity, ActivityStatus, Actor, EventState, JsonDict, Op, Role
 from ..domain.rules import Decision, Limits, decide
-from ..domain.views import op_view, sees_names, state_view
+from ..domain.views import op_view, sees_names, stale_below, state_view
 from ..errors import Code, Rejection
 from ..protocol.frames import encode, encode_op, error_frame, now_ms, ops_frame, resync_frame
 from .sink import Broadcast, Sink
@@ -100,6 +100,16 @@ class Hub:
         self._limits = limits
         self._tick_s = tick_s
         self._window: deque[tuple[int, Views]] = deque(maxlen=window)
+        # Per audience, the seq below which a catch-up is a snapshot and not the window:
+        # the window keeps each op as it was viewed when applied, and a later hide,
+        # delete, rewording or anonymity change may make those views show what the
+        # audience may no longer see (views.stale_below). A floor and not a rewrite of the
+        # stored views: the views are shared encoded bytes, a rewrite would have to undo
+        # the ops' effects on a stale copy op by op, and these ops are rare enough (a
+        # handful of hides per event) that a snapshot, encoded once per seq, is cheap.
+        self._floor: dict[Role, int] = dict.fromkeys(AUDIENCES, 0)
+        # Connections to tell to resync, once the acks of the commit under way are out.
+        self._resyncs: list[tuple[Sink, bytes]] = []
         self._pending: dict[int, tuple[Op, bytes]] = {}
         self._outgoing: dict[Role, list[bytes]] = {a: [] for a in AUDIENCES}
         self._outgoing_upto = 0
@@ -161,6 +171,10 @@ class Hub:
             self.state, _effects = apply(before, op)
             views = _encode_views(op, encoded, before, self.state)
             self._window.append((op.seq, views))
+            for audience in AUDIENCES:
+                floor = stale_below(op, before, self.state, audience)
+                if floor > self._floor[audience]:
+                    self._floor[audience] = floor
             if before.anonymity != self.state.anonymity:
                 self._forget_names(before)
             self._note_vote_changes(op)
@@ -247,9 +261,36 @@ class Hub:
     def _regrant(self, participant: str, seq: int) -> None:
         self._regranted[participant] = seq
         for outbox in list(self._by_actor.get(participant, ())):
-            outbox.push_direct(resync_frame("your role changed: the writing team"))
+            self._resync(outbox, "your role changed: the writing team")
+
+    def _resync(self, outbox: Sink, reason: str) -> None:
+        """Stop delivering to ``outbox`` now, and tell it to resync and close it once
+        the writes it is waiting on are answered.
+
+        The op that calls for it is applied during a commit, before the commit's
+        futures resolve, and each ack is pushed from a done-callback of its future
+        (connection._start_write): closing now would end the connection of the
+        facilitator who made the change before its ack, and their client would retry a
+        write that was recorded. A fixed number of ``call_soon`` hops is not enough: the
+        commit awaits the bus (several loop turns on Redis) before resolving. So the
+        close waits for the end of the batch (``_after_batch``); with no commit under way
+        (an op from another process or the log) there is no ack to wait for."""
+        self.detach(outbox)
+        self._resyncs.append((outbox, resync_frame(reason)))
+        if self._committer is None:
+            self._send_resyncs()
+
+    def _after_batch(self) -> None:
+        """Called once a batch's futures are resolved: their done-callbacks (the acks)
+        are already scheduled, so a callback scheduled now runs after them."""
+        if self._resyncs:
+            asyncio.get_running_loop().call_soon(self._send_resyncs)
+
+    def _send_resyncs(self) -> None:
+        resyncs, self._resyncs = self._resyncs, []
+        for outbox, frame in resyncs:
+            outbox.push_direct(frame)
             outbox.close()
-            self.detach(outbox)
 
     def _eject(self, participant: str) -> None:
         """A removed participant's screens are told why and closed; their reconnect is
@@ -269,41 +310,53 @@ class Hub:
         self._last_tally = asyncio.get_running_loop().time()
         dirty, self._tally_dirty = self._tally_dirty, set()
         for vote_id in sorted(dirty):
-            payload = self._tally_frame(vote_id)
-            if payload is None:
+            vote = self.state.activities.get(vote_id)
+            if vote is None or vote.vote is None or vote.status is ActivityStatus.DRAFT:
                 continue
-            frame = Broadcast(payload)
-            vote = self.state.activities[vote_id]
+            # Facilitators get every group, the room small groups folded (groups.py):
+            # two shapes at most, each encoded once.
+            tallies: dict[int, Broadcast] = {}
             for outbox, audience in self.outboxes.items():
                 if dots.results_visible(vote, audience):
-                    outbox.push(frame)
+                    size = groups.min_size(audience, self._limits)
+                    if size not in tallies:
+                        tallies[size] = Broadcast(self._tally_frame(vote, size))
+                    outbox.push(tallies[size])
         changed, self._reactions_dirty = self._reactions_dirty, set()
         for activity_id, version in sorted(changed):
             found = self.state.activities.get(activity_id)
             if found is None:
                 continue
-            frames: dict[bool, Broadcast] = {}
+            frames: dict[tuple[bool, int], Broadcast] = {}
             for outbox, audience in self.outboxes.items():
                 if reactions.visible(found, audience):
-                    full = reactions.sees_comments(audience)
-                    if full not in frames:
-                        frames[full] = Broadcast(self._reactions_frame(activity_id, version, full))
-                    outbox.push(frames[full])
+                    shape = self._reactions_shape(audience)
+                    if shape not in frames:
+                        frames[shape] = Broadcast(
+                            self._reactions_frame(activity_id, version, *shape)
+                        )
+                    outbox.push(frames[shape])
 
-    def _reactions_frame(self, activity_id: int, version: int, comments: bool) -> bytes:
-        standing = reactions.standing(self.state, activity_id, version, comments=comments)
+    def _reactions_shape(self, audience: Role) -> tuple[bool, int]:
+        """What of a draft's reactions ``audience`` sees: comments or not, and the
+        smallest group shown on its own."""
+        return reactions.sees_comments(audience), groups.min_size(audience, self._limits)
+
+    def _reactions_frame(
+        self, activity_id: int, version: int, comments: bool, min_group: int
+    ) -> bytes:
+        standing = reactions.standing(
+            self.state, activity_id, version, comments=comments, min_group=min_group
+        )
         return encode({"t": "reactions", "seq": self.seq, **standing})
 
     def _reacted_frame(self, who: str, activity_id: int, version: int) -> bytes:
         own = reactions.mine(self.state, activity_id, version, who)
         return encode({"t": "reacted", "seq": self.seq, **own})
 
-    def _tally_frame(self, vote_id: int) -> bytes | None:
-        vote = self.state.activities.get(vote_id)
-        if vote is None or vote.vote is None or vote.status is ActivityStatus.DRAFT:
-            return None
-        standing = dots.vote_results(self.state, vote).to_wire()
-        return encode({"t": "tally", "vote": vote_id, "seq": self.seq, "results": standing})
+    def _tally_frame(self, vote: Activity, min_group: int) -> bytes:
+        standing = dots.vote_results(self.state, vote, min_group).to_wire()
+        return encode({"t": "tally", "vote": vote.id, "seq": self.seq, "results": standing})
 
     def _send_mine(self) -> None:
         reacted, self._reacted_dirty = self._reacted_dirty, set()
@@ -329,9 +382,8 @@ class Hub:
         for vote in sorted(self.state.activities.values(), key=lambda a: a.id):
             if vote.vote is None or vote.status is ActivityStatus.DRAFT:
                 continue
-            tally = self._tally_frame(vote.id)
-            if tally is not None and dots.results_visible(vote, audience):
-                frames.append(tally)
+            if dots.results_visible(vote, audience):
+                frames.append(self._tally_frame(vote, groups.min_size(audience, self._limits)))
             if audience in (Role.PARTICIPANT, Role.WRITER):
                 frames.append(self._mine_frame(actor_id, vote.id))
         for activity_id, draft in sorted(self.state.drafts.items()):
@@ -339,24 +391,22 @@ class Hub:
             if draft.published is None or found is None:
                 continue
             if reactions.visible(found, audience):
-                comments = reactions.sees_comments(audience)
-                frames.append(self._reactions_frame(activity_id, draft.published, comments))
+                shape = self._reactions_shape(audience)
+                frames.append(self._reactions_frame(activity_id, draft.published, *shape))
             if audience in (Role.PARTICIPANT, Role.WRITER):
                 frames.append(self._reacted_frame(actor_id, activity_id, draft.published))
         return frames
 
     def _forget_names(self, before: EventState) -> None:
         """Names may no longer be shown to some screens, which hold them already: those
-        reconnect, and every catch-up from now on is a snapshot, since the window's ops
-        were viewed under the old setting."""
-        self._window.clear()
+        reconnect (after the acks of the commit, see ``_resync``). Catch-ups from before
+        the change are snapshots (the floor, ``views.stale_below``), since the window's
+        ops were viewed under the old setting."""
         for outbox, audience in list(self.outboxes.items()):
             if sees_names(before.anonymity, audience) and not sees_names(
                 self.state.anonymity, audience
             ):
-                outbox.push_direct(resync_frame("the event's privacy settings changed"))
-                outbox.close()
-                self.detach(outbox)
+                self._resync(outbox, "the event's privacy settings changed")
 
     async def _fill_gap(self) -> None:
         try:
@@ -413,7 +463,8 @@ class Hub:
         if since == upto and since >= regranted:
             return "ops", []
         oldest = self._window[0][0] if self._window else upto + 1
-        if since < upto and since + 1 >= oldest and since >= regranted:
+        floor = max(regranted, self._floor[audience])
+        if since < upto and since + 1 >= oldest and since >= floor:
             missed = [(seq, views[audience]) for seq, views in self._window if since < seq <= upto]
             frames = []
             for i in range(0, len(missed), CATCHUP_CHUNK):
@@ -482,12 +533,15 @@ class Hub:
                     for p in batch:
                         if not p.done.done():
                             p.done.set_exception(exc)
+                    self._after_batch()
                     continue
                 for p, result in zip(batch, results, strict=True):
                     if not p.done.done():
                         p.done.set_result(result)
+                self._after_batch()  # resyncs the batch called for, after its acks
         finally:
             self._committer = None
+            self._after_batch()
 
     async def _commit(
         self, batch: list[_Pending]
@@ -514,12 +568,23 @@ class Hub:
                 if key is not None and key in recorded:
                     results.append(Accepted(recorded[key], dup=True))
                     continue
-                decision = decide(state, p.actor, p.command, self._limits)
-                if isinstance(decision, Rejection):
-                    results.append(decision)
+                try:
+                    decision = decide(state, p.actor, p.command, self._limits)
+                    if isinstance(decision, Rejection):
+                        results.append(decision)
+                        continue
+                    op = _op(state.seq + 1, p.writer_id, decision)
+                    state, effects = apply(state, op)
+                except Exception:
+                    # A bug in the pure core, triggered by this write alone: it fails
+                    # alone, and says so (a retry would fail the same way), while the
+                    # batch it shares a transaction with goes on. Nothing of it was
+                    # applied: decide and apply return new values and change nothing.
+                    log.exception(
+                        "write %s on %s failed in the domain", p.client_op_id, self.channel
+                    )
+                    results.append(_INTERNAL)
                     continue
-                op = _op(state.seq + 1, p.writer_id, decision)
-                state, effects = apply(state, op)
                 await store.write_effects(conn, self.event_id, effects)
                 made.append((op, p.client_op_id))
                 results.append(Accepted(op.seq, dup=False))
@@ -568,6 +633,12 @@ def _encode_views(op: Op, encoded: bytes, before: EventState, after: EventState)
             made.append((view, data))
             out[audience] = data
     return out
+
+
+_INTERNAL = Rejection(
+    Code.INTERNAL,
+    "the server failed on this write (a bug, now logged); sending it again will not help",
+)
 
 
 def _op(seq: int, by: str, decision: Decision) -> Op:

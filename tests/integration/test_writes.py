@@ -254,3 +254,41 @@ async def test_many_concurrent_writers(server):
         assert mine == [f"w{i} n{j}" for j in range(20)]
     state = await assert_log_matches_state(server.runtime, ev.id)
     assert len(state.notes) == 200
+
+
+async def test_a_write_that_breaks_the_domain_fails_alone(server, monkeypatch, caplog):
+    """A bug hit by one write answers that write `internal` (logged once) and nothing
+    else: the writes it shares a commit with are recorded, a retry gets the same answer
+    rather than queueing for ever, and the phone's later writes go through."""
+    from plenary.domain import board
+
+    real_add_note = board.add_note
+
+    def add_note(state, actor, cmd, limits):
+        if cmd.text == "poison":
+            raise ZeroDivisionError("a bug in the domain")
+        return real_add_note(state, actor, cmd, limits)
+
+    monkeypatch.setattr(board, "add_note", add_note)
+    ev = await new_event(server)
+    ann = await ev.participant()
+    bob = await ev.participant("Bob")
+    loop = asyncio.get_running_loop()
+    replies = {}
+    # Sent together, so they share a transaction (group commit).
+    for i, (client, text) in enumerate([(ann, "before"), (ann, "poison"), (bob, "beside")]):
+        op_id = f"w{i}"
+        replies[op_id] = loop.create_future()
+        client._replies[op_id] = replies[op_id]
+        await client.send({"t": "write", "id": op_id, "op": {"kind": "note.add", "text": text}})
+    answers = {k: await asyncio.wait_for(f, 30) for k, f in replies.items()}
+    assert answers["w0"]["t"] == "ack" and answers["w2"]["t"] == "ack", answers
+    assert (answers["w1"]["t"], answers["w1"]["code"]) == ("error", "internal")
+    again = await ann.add_note("poison", op_id="w1")
+    assert again["code"] == "internal"
+    later = await ann.add_note("after")
+    assert later["t"] == "ack"
+    failures = [r for r in caplog.records if "failed in the domain" in r.getMessage()]
+    assert len(failures) == 2  # once per failed write, with its traceback
+    state = await assert_log_matches_state(server.runtime, ev.id)
+    assert sorted(n.text for n in state.notes.values()) == ["after", "before", "beside"]
