@@ -204,6 +204,7 @@ async def honest_writers(url: str, tokens: list[str], seconds: float) -> list[fl
     async def one(token: str) -> None:
         ws = await _connect(url, token)
         pending: dict[str, float] = {}
+        answered = asyncio.Event()
 
         async def read() -> None:
             async for raw in ws:
@@ -212,6 +213,8 @@ async def honest_writers(url: str, tokens: list[str], seconds: float) -> list[fl
                     if frame["t"] == "error":
                         raise RuntimeError(f"honest write refused: {frame}")
                     latencies.append((time.perf_counter() - pending.pop(frame["id"])) * 1000)
+                    if not pending:
+                        answered.set()
 
         reader = asyncio.create_task(read())
         end = time.perf_counter() + seconds
@@ -221,9 +224,10 @@ async def honest_writers(url: str, tokens: list[str], seconds: float) -> list[fl
             note = {"kind": "note.add", "text": f"honest {op_id}"}
             await ws.send(msgpack.packb({"t": "write", "id": op_id, "op": note}))
             await asyncio.sleep(0.1)
-        deadline = time.perf_counter() + 30
-        while pending and time.perf_counter() < deadline and not reader.done():
-            await asyncio.sleep(0.01)
+        if pending:
+            answered.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(answered.wait(), 30)
         reader.cancel()
         await ws.close()
         if pending:
@@ -295,9 +299,8 @@ def summary(name: str, latencies: Sequence[float]) -> dict[str, Any]:
         "p99_ms": percentile(ordered, 0.99),  # type: ignore[arg-type]
         "max_ms": ordered[-1] if ordered else float("nan"),
     }
-    print(
-        f"{name:34} {row['acks']:>6} {row['p50_ms']:>9.1f} {row['p99_ms']:>9.1f} {row['max_ms']:>9.1f}"
-    )
+    figures = f"{row['p50_ms']:>9.1f} {row['p99_ms']:>9.1f} {row['max_ms']:>9.1f}"
+    print(f"{name:34} {row['acks']:>6} {figures}")
     return row
 
 
