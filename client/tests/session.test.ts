@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { decode } from "@msgpack/msgpack";
 import { encodeServerFrame } from "../src/core/codec";
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "../src/core/backoff";
-import { CONNECT_TIMEOUT_MS, RESYNC_JITTER_MS, STABLE_MS, deadAfterMs } from "../src/core/connection";
+import { CONNECT_TIMEOUT_MS, RATE_LIMITED_MIN_MS, RESYNC_JITTER_MS, STABLE_MS, deadAfterMs } from "../src/core/connection";
 import type { Session } from "../src/core/contract";
 import { openSession } from "../src/core/index";
 import {
@@ -341,6 +341,72 @@ describe("reconnecting", () => {
     expect(FakeSocket.all).toHaveLength(1);
   });
 
+  test("4001 after `unauthorised` (removed, or the link expired): closed, the cache cleared, the queue kept as failed", async () => {
+    const s = open();
+    const socket = connect(2);
+    socket.receive({ t: "ops", upto: 3, ops: [noteAdded(3)] });
+    s.close(); // flushes the state cache
+    expect(storage.getItem(storageKeys(EVENT, TOKEN).state)).not.toBeNull();
+    const again = open();
+    const next = connect(3, []);
+    socket.drop(1006); // the old page's socket: nothing more
+    const result = again.write({ kind: "note.add", text: "Not sent yet", colour: null });
+    const id = again.pending.value[0]!.id;
+    next.receive({ t: "error", code: "unauthorised", message: "you were removed from this event", id: null });
+    next.drop(4001);
+    expect(again.status.value).toBe("closed");
+    expect(again.lastError.value).toEqual({ code: "unauthorised", message: "you were removed from this event" });
+    await expect(result).resolves.toMatchObject({ ok: false, code: "unauthorised" });
+    expect(again.pending.value).toEqual([]);
+    expect(again.failed.value).toMatchObject([{ id, code: "unauthorised", op: { text: "Not sent yet" } }]);
+    const keys = storageKeys(EVENT, TOKEN);
+    expect(storage.getItem(keys.state)).toBeNull();
+    expect(storage.getItem(keys.queue)).toBeNull();
+    expect(JSON.parse(storage.getItem(keys.failed)!)).toHaveLength(1);
+    vi.advanceTimersByTime(10 * BACKOFF_CAP_MS);
+    expect(FakeSocket.all).toHaveLength(2);
+  });
+
+  test("4029: reconnect after at least RATE_LIMITED_MIN_MS, or the server's longer wait; not sooner on retryNow or online", () => {
+    vi.spyOn(Math, "random").mockReturnValue(0);
+    const s = open();
+    let socket = connect();
+    socket.receive({ t: "error", code: "rate_limited", message: "too many refused frames: reconnect later", id: null, detail: { retry_after_ms: 2000 } });
+    expect(s.lastError.value).toBeNull(); // quiet: the status says offline and when
+    socket.drop(4029, "rate limited");
+    expect(s.status.value).toBe("offline");
+    expect(s.retryAt.value! - Date.now()).toBe(RATE_LIMITED_MIN_MS);
+    s.retryNow();
+    window.dispatchEvent(new Event("online"));
+    vi.advanceTimersByTime(RATE_LIMITED_MIN_MS - 1);
+    expect(FakeSocket.all).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.all).toHaveLength(2);
+    // A longer wait asked for (10 s after a flood) is honoured, with jitter on top.
+    vi.spyOn(Math, "random").mockReturnValue(0.5);
+    socket = connect();
+    socket.receive({ t: "error", code: "rate_limited", message: "too many refused frames: reconnect later", id: null, detail: { retry_after_ms: 10_000 } });
+    socket.drop(4029, "rate limited");
+    const wait = s.retryAt.value! - Date.now();
+    expect(wait).toBeGreaterThanOrEqual(10_000 + 1000); // the hint, its jitter (a fifth of it, half used) ...
+    expect(wait).toBe(10_000 + 1000 + Math.floor(0.5 * 2 * BACKOFF_BASE_MS)); // ... and the backoff
+    vi.advanceTimersByTime(10_999);
+    s.retryNow();
+    expect(FakeSocket.all).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    s.retryNow(); // the server's wait is over: a retry now is allowed
+    expect(FakeSocket.all).toHaveLength(3);
+  });
+
+  test("4029 before any welcome (too many connections from one address) waits too", () => {
+    vi.spyOn(Math, "random").mockReturnValue(0);
+    const s = open();
+    last().open();
+    last().receive({ t: "error", code: "rate_limited", message: "more than 400 connections from one address", id: null, detail: { retry_after_ms: 30_000 } });
+    last().drop(4029, "too many connections");
+    expect(s.retryAt.value! - Date.now()).toBe(30_000);
+  });
+
   test("4004: the event is gone, closed for good", () => {
     const s = open();
     last().open();
@@ -479,6 +545,100 @@ describe("the write queue", () => {
     await expect(result).resolves.toMatchObject({ ok: true, seq: 3 });
   });
 
+  test("`internal` takes the write out of the queue for good, keeps its text as failed, and later writes go on", async () => {
+    const s = open();
+    const socket = connect();
+    const first = s.write(add("The server chokes on this"));
+    const later = s.write(add("b"));
+    const [id, id2] = s.pending.value.map((w) => w.id);
+    socket.receive({ t: "error", code: "internal", message: "the server failed on this write", id: id! });
+    await expect(first).resolves.toEqual({ ok: false, code: "internal", message: "the server failed on this write" });
+    expect(s.pending.value.map((w) => w.id)).toEqual([id2]);
+    expect(stored().map((w) => w.id)).toEqual([id2]);
+    expect(s.failed.value).toMatchObject([{ id, code: "internal", op: add("The server chokes on this") }]);
+    expect(s.lastError.value?.code).toBe("internal");
+    socket.receive({ t: "ack", id: id2!, seq: 3, dup: false });
+    await expect(later).resolves.toMatchObject({ ok: true, seq: 3 });
+    // Never sent again: not after a while, not on a new connection, not after a reload.
+    vi.advanceTimersByTime(BACKOFF_CAP_MS);
+    const after = () => socket.writes().filter((w) => w.id === id).length;
+    expect(after()).toBe(1);
+    const third = s.write(add("c"));
+    expect(socket.writes().at(-1)!.op).toEqual(add("c")); // sent at once, nothing waits
+    void third;
+    s.close();
+    const reloaded = open();
+    expect(reloaded.pending.value.map((w) => w.op)).toEqual([add("c")]);
+    expect(reloaded.failed.value.map((w) => w.id)).toEqual([id]); // still shown after a reload
+    const next = connect();
+    expect(next.writes().map((w) => w.op)).toEqual([add("c")]);
+    reloaded.dismissFailed(id!);
+    expect(reloaded.failed.value).toEqual([]);
+    expect(storage.getItem(storageKeys(EVENT, TOKEN).failed)).toBeNull();
+  });
+
+  test("`rate_limited` keeps the write and sends it again, same id, after retry_after_ms and its jitter, never sooner", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(0.999);
+    const s = open();
+    const socket = connect();
+    const result = s.write(add("a"));
+    const id = socket.writes()[0]!.id;
+    socket.receive({ t: "error", code: "rate_limited", message: "too many writes at once", id, detail: { retry_after_ms: 1500 } });
+    expect(s.pending.value.map((w) => w.id)).toEqual([id]);
+    expect(stored()).toHaveLength(1);
+    expect(s.lastError.value).toBeNull(); // not a failure: nothing shown but "sending"
+    expect(s.failed.value).toEqual([]);
+    const later = s.write(add("b")); // waits behind it, in order
+    const jitter = Math.floor(0.999 * 300); // a fifth of the wait
+    vi.advanceTimersByTime(1500 + jitter - 1);
+    expect(socket.writes().map((w) => w.id)).toEqual([id]);
+    vi.advanceTimersByTime(1);
+    expect(socket.writes().map((w) => w.id)).toEqual([id, id]); // one at a time now
+    socket.receive({ t: "ack", id, seq: 3, dup: false });
+    await expect(result).resolves.toMatchObject({ ok: true, seq: 3 });
+    const id2 = s.pending.value[0]!.id;
+    expect(socket.writes().map((w) => w.id)).toEqual([id, id, id2]);
+    socket.receive({ t: "ack", id: id2, seq: 4, dup: false });
+    await expect(later).resolves.toMatchObject({ ok: true, seq: 4 });
+    // The queue is empty: writes go at once again, side by side.
+    void s.write(add("c"));
+    void s.write(add("d"));
+    expect(socket.writes()).toHaveLength(5);
+  });
+
+  test("`rate_limited` on a long queue: paced one at a time; not counted as a failure; a reconnect waits too", () => {
+    vi.spyOn(Math, "random").mockReturnValue(0);
+    const s = open();
+    for (const t of ["a", "b", "c"]) void s.write(add(t));
+    const socket = connect();
+    const ids = s.pending.value.map((w) => w.id);
+    expect(socket.writes().map((w) => w.id)).toEqual(ids);
+    // The first went in; the others were refused.
+    socket.receive({ t: "ack", id: ids[0]!, seq: 3, dup: false });
+    socket.receive({ t: "error", code: "rate_limited", message: "slow down", id: ids[1]!, detail: { retry_after_ms: 800 } });
+    socket.receive({ t: "error", code: "rate_limited", message: "slow down", id: ids[2]!, detail: { retry_after_ms: 900 } });
+    vi.advanceTimersByTime(850);
+    expect(socket.writes()).toHaveLength(3); // the later of the two waits wins
+    // Dropped and back within the wait: not sent before it either.
+    socket.drop(1006);
+    vi.advanceTimersByTime(0); // random 0: reconnect at once
+    const next = connect();
+    expect(next.writes()).toEqual([]);
+    vi.advanceTimersByTime(49);
+    expect(next.writes()).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(next.writes().map((w) => w.id)).toEqual([ids[1]]);
+    // `unavailable` now: its backoff is the first one (rate_limited was not counted).
+    next.receive({ t: "error", code: "unavailable", message: "the database is down", id: ids[1]! });
+    vi.advanceTimersByTime(250 - 1);
+    expect(next.writes()).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(next.writes().map((w) => w.id)).toEqual([ids[1], ids[1]]);
+    next.receive({ t: "ack", id: ids[1]!, seq: 4, dup: false });
+    expect(next.writes().map((w) => w.id)).toEqual([ids[1], ids[1], ids[2]]);
+    expect(s.lastError.value).toBeNull();
+  });
+
   test("any other error drops the write and resolves with it", async () => {
     const s = open();
     const socket = connect();
@@ -584,6 +744,7 @@ describe("coverage of the schema", () => {
       "dot.add": { kind: "dot.add", vote: 8, item: 5 },
       "dot.remove": { kind: "dot.remove", vote: 8, item: 5 },
       "writer.set": { kind: "writer.set", participant: "p_1", writer: true },
+      "participant.remove": { kind: "participant.remove", participant: "p_1" },
       "draft.save": { kind: "draft.save", activity: 9, base: 0, text: "# x\n" },
       "draft.publish": { kind: "draft.publish", activity: 9, version: 1 },
       "draft.explain": { kind: "draft.explain", activity: 9, version: 1, section: "s1", rationale: "r", links: [{ kind: "theme", id: 7 }] },

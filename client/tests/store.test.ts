@@ -244,6 +244,27 @@ describe("applyOp, kind by kind", () => {
     expect(s.drafts[0]!.working!.rationales[0]!.links[0]!.label).toBeNull();
   });
 
+  test("participant.removed: off the participants and the writing team; their notes stay", () => {
+    let s = run(
+      fresh(),
+      op("note.added", { text: "Buses", colour: null }, "p_1"),
+      op("writer.set", { participant: "p_1", writer: true }),
+      op("writer.set", { participant: "p_2", writer: true }),
+    );
+    expect(s.writers).toEqual(["p_1", "p_2"]);
+    const before = s;
+    s = run(s, op("participant.removed", { participant: "p_1" }));
+    expect(s.participants.map((p) => p.id)).toEqual(["p_2"]);
+    expect(s.writers).toEqual(["p_2"]);
+    expect(s.notes).toBe(before.notes);
+    expect(note(s, 5)).toMatchObject({ author: "p_1", group: "Staff", table: "T1", text: "Buses" });
+    expect(before.participants).toHaveLength(2); // immutable
+    // Someone this screen never listed: nothing changes but the seq.
+    const t = run(s, op("participant.removed", { participant: "p_9" }));
+    expect(t.participants).toBe(s.participants);
+    expect(t.writers).toBe(s.writers);
+  });
+
   test("every op kind in the schema is known to the reducer", () => {
     for (const kind of OP_KINDS) expect(isKnownOp(kind), kind).toBe(true);
     expect(isKnownOp("note.teleported")).toBe(false);
@@ -365,6 +386,7 @@ step(P1, ExplainChange(dr, 3, "s3", "Crossings too.", ()))
 step(F, ExplainChange(dr, 2, "s2", "Asked for by the room.", (LinkSpec("theme", t1),)))
 step(F, SetTimer(r, None)); step(F, SetCurrentActivity(dr)); step(F, UpdateEvent(groups=("Staff", "Guests", "Visitors")))
 step(F, SetActivityStatus(r, "open")); step(F, SetCurrentActivity(r)); n5 = step(P2, AddNote("Late note", "green"))
+step(F, RemoveParticipant("p_2")); step(F, RemoveParticipant("p_1"))  # p_1 is on the writing team
 
 CHECKPOINTS = (16, 22, 29, 38, 41, 45, 47, state.seq)
 def audience_at(aud, seq):

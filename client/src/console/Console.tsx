@@ -6,6 +6,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Command, Session } from "../core/contract";
 import type { Credential } from "../core/http";
 import { StatusBar } from "../ui/StatusBar";
+import { Unsaved } from "../ui/Unsaved";
 import { Ctx, type ConsoleCtx, type Notice, store } from "./context";
 import { Tabs } from "./Tabs";
 import { SetupPanel } from "./SetupPanel";
@@ -143,6 +144,7 @@ export function Console({ session, credential, onCredential }: ConsoleProps) {
           ))}
         </div>
         <main id="console-main" class="console-main" tabIndex={-1}>
+          <Unsaved session={session} />
           {state ? (
             <Tabs
               name="console"
@@ -178,6 +180,9 @@ export function politeError(code: string, message: string): string {
     not_found: "That is no longer there",
     forbidden: "That is not allowed",
     unavailable: "The server could not record that; it will be retried",
+    internal: "A problem on the server stopped that from being saved (retrying will not help; it has been reported in the server's log)",
+    rate_limited: "Too many changes at once; it will be sent again in a moment",
+    unauthorised: "This console's access has ended",
     bad_frame: "That request was not understood",
   };
   const first = lead[code] ?? "Something went wrong";

@@ -2,12 +2,14 @@
  * Setup: the event's title, stakeholder groups, tables and anonymity (event.update), and
  * everything the room needs to get in: the join code, the join link and a big QR code,
  * plus the observer and projector links. The facilitator key is shown until it is saved.
+ * Under them, who has joined, with "Remove from event" (Participants.tsx).
  */
 import { useEffect, useState } from "preact/hooks";
 import type { EventState } from "../core/contract";
 import type { EventUpdate } from "../core/protocol.gen";
 import { Qr } from "../ui/Qr";
 import { copyText, useConsole } from "./context";
+import { Participants } from "./Participants";
 
 type Anonymity = EventState["anonymity"];
 
@@ -203,6 +205,7 @@ export function SetupPanel({ state }: { state: EventState }) {
           </form>
         </section>
       </div>
+      <Participants state={state} />
     </div>
   );
 }

@@ -40,3 +40,23 @@ export class Backoff {
     this.attempt = 0;
   }
 }
+
+/**
+ * A wait the server asked for (`rate_limited`'s `detail.retry_after_ms`), plus jitter:
+ * never sooner than asked, and up to a fifth later (at least 100 ms), so a room the server
+ * throttled together does not come back in the same instant.
+ */
+export const HINT_JITTER_SHARE = 0.2;
+export const HINT_JITTER_MIN_MS = 100;
+
+export function afterHint(hintMs: number, random: () => number = () => Math.random()): number {
+  const spread = Math.max(HINT_JITTER_MIN_MS, hintMs * HINT_JITTER_SHARE);
+  return Math.ceil(hintMs) + Math.floor(random() * spread);
+}
+
+/** `detail.retry_after_ms` of a `rate_limited` error, or null if it has none we can use. */
+export function retryAfterMs(detail: unknown): number | null {
+  if (!detail || typeof detail !== "object") return null;
+  const ms = (detail as { retry_after_ms?: unknown }).retry_after_ms;
+  return typeof ms === "number" && Number.isFinite(ms) && ms >= 0 ? ms : null;
+}

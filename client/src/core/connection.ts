@@ -1,13 +1,14 @@
 /**
  * One websocket at a time to /ws, and its lifecycle (docs/protocol.md, "Handshake",
  * "Close codes", "Resync", "Heartbeats"): open, send `hello`, wait for `welcome`, ping,
- * notice a dead socket, and reconnect with backoff — or stop for good when the server
- * refuses the token (4001) or the event is gone (4004).
+ * notice a dead socket, and reconnect with backoff — later when the server pushed back
+ * (4029), or never again when the server refuses the token (4001) or the event is gone
+ * (4004).
  *
  * What the frames mean for the event's state and the write queue is the session's
  * business (session.ts); this module only hands it the decoded frames.
  */
-import { Backoff } from "./backoff";
+import { Backoff, afterHint, retryAfterMs } from "./backoff";
 import { decodeFrame, encodeFrame } from "./codec";
 import type { ClientFrame, Hello, ServerFrame, Welcome } from "./protocol.gen";
 
@@ -19,6 +20,12 @@ export const STABLE_MS = 10_000;
 /** After `resync` (or 4008) reconnect at once, spread over this much so that a room the
  * server dropped together does not come back in the same millisecond. */
 export const RESYNC_JITTER_MS = 500;
+/** After close 4029 (this connection kept sending refused frames, or its address has too
+ * many connections) wait at least this long before reconnecting, or what the server's
+ * `rate_limited` said just before the close if that is longer (10 s after a flood, 30 s
+ * for too many connections), with the usual backoff on top. A "Retry now", the browser's
+ * `online` event or the page coming back into view do not cut it short. */
+export const RATE_LIMITED_MIN_MS = 5_000;
 /** Silence allowed after the last frame: two missed heartbeats plus slack, since a pong
  * waits behind writes sent before its ping. */
 export const deadAfterMs = (heartbeatSeconds: number) => 2 * heartbeatSeconds * 1000 + 5_000;
@@ -66,7 +73,9 @@ export class Connection {
   private pingN = 0;
   private readonly pingsAt = new Map<number, number>();
   /** The last connection-level error (id null), to explain a close that follows it. */
-  private refusal: { code: string; message: string } | null = null;
+  private refusal: { code: string; message: string; detail?: unknown } | null = null;
+  /** No reconnect before this (Date.now() ms), after a 4029. */
+  private notBefore = 0;
   private stopped = false;
   private maxFrame = Infinity;
 
@@ -127,9 +136,10 @@ export class Connection {
     this.schedule(soon ? Math.floor(this.random() * RESYNC_JITTER_MS) : this.backoff.next());
   }
 
-  /** Reconnect now rather than when the backoff says (a "retry" button, `online`). */
+  /** Reconnect now rather than when the backoff says (a "retry" button, `online`); not
+   * while the server's 4029 wait lasts. */
   retryNow(): void {
-    if (this.stopped || this.current !== "waiting") return;
+    if (this.stopped || this.current !== "waiting" || Date.now() < this.notBefore) return;
     this.connect();
   }
 
@@ -198,7 +208,7 @@ export class Connection {
         break;
       }
       case "error":
-        if (frame.id === null) this.refusal = { code: frame.code, message: frame.message };
+        if (frame.id === null) this.refusal = { code: frame.code, message: frame.message, detail: frame.detail };
         break;
     }
     this.events.frame(frame);
@@ -240,6 +250,14 @@ export class Connection {
       this.clearRetry();
       this.setPhase("ended", null);
       this.events.ended(why.code, why.message);
+      return;
+    }
+    if (code === 4029) {
+      // Rate limited: stay away for a while, each phone for a different while.
+      const asked = this.refusal?.code === "rate_limited" ? retryAfterMs(this.refusal.detail) : null;
+      const floor = afterHint(Math.max(RATE_LIMITED_MIN_MS, asked ?? 0), this.random);
+      this.notBefore = Date.now() + floor;
+      this.schedule(floor + this.backoff.next());
       return;
     }
     // 4008: fell behind, reconnect at once; 1001, 1006, 1011, 1012 and the rest: backoff.

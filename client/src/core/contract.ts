@@ -37,6 +37,18 @@ export interface PendingWrite {
   queuedAt: number; // Date.now() when it was made
 }
 
+/**
+ * A write taken out of the queue without being recorded, kept (in storage too) until the
+ * person dismisses it, so that what they wrote is never silently lost: the server failed
+ * on it because of a bug of its own (`internal`: sending it again fails the same way), or
+ * this device's access ended before it went (`unauthorised`).
+ */
+export interface FailedWrite extends PendingWrite {
+  code: string;
+  message: string;
+  failedAt: number;
+}
+
 export interface Session {
   readonly event: string;
   readonly status: ReadonlySignal<Status>;
@@ -56,6 +68,8 @@ export interface Session {
   readonly reacted: ReadonlySignal<Record<number, Omit<Reacted, "t">>>;
   /** Writes made here and not yet acknowledged, oldest first (they survive a reload). */
   readonly pending: ReadonlySignal<readonly PendingWrite[]>;
+  /** Writes that will never be sent (see FailedWrite), oldest first, until dismissed. */
+  readonly failed: ReadonlySignal<readonly FailedWrite[]>;
   /** The last refusal of a write of this device, or of the connection, for a toast. */
   readonly lastError: ReadonlySignal<{ code: string; message: string } | null>;
   /** Server clock minus this device's clock, in ms: countdowns use server time. */
@@ -67,8 +81,11 @@ export interface Session {
    * promise of the old page is then gone, the queue is not).
    */
   write(op: Command): Promise<WriteResult>;
-  /** Reconnect now instead of waiting for the backoff (e.g. a "retry" button). */
+  /** Reconnect now instead of waiting for the backoff (e.g. a "retry" button); not before
+   * the wait the server asked for when it closed the connection for sending too fast. */
   retryNow(): void;
+  /** Forget a failed write (the person has copied it, or does not need it). */
+  dismissFailed(id: string): void;
   close(): void;
 }
 

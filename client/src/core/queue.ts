@@ -7,7 +7,7 @@
  *
  * This module holds the queue and its storage; the session decides when to send.
  */
-import type { PendingWrite, WriteResult } from "./contract";
+import type { FailedWrite, PendingWrite, WriteResult } from "./contract";
 import type { Command } from "./protocol.gen";
 
 /** Op ids: 1–64 characters of the schema's ClientOpId alphabet. */
@@ -70,6 +70,10 @@ export class WriteQueue {
     return this.items.some((w) => w.id === id);
   }
 
+  get(id: string): PendingWrite | undefined {
+    return this.items.find((w) => w.id === id);
+  }
+
   /** Queue a write and store the queue (before anything is sent); the promise settles on its answer. */
   add(op: Command, now = Date.now()): { write: PendingWrite; result: Promise<WriteResult> } {
     this.counter += 1;
@@ -120,5 +124,72 @@ export class WriteQueue {
       // Storage full or disabled: the write still goes out while this page lives.
     }
     this.onChange(this.items);
+  }
+}
+
+/** Failed writes kept at most: the newest, so a server failing on everything cannot fill
+ * the storage (a note is at most 280 characters; a draft can be long). */
+export const FAILED_MAX = 20;
+
+/**
+ * Writes that will never be sent (contract.ts, FailedWrite), stored until dismissed. The
+ * session adds a write here before it takes it out of the queue: a page that dies in
+ * between shows it in both places, never in neither.
+ */
+export class FailedWrites {
+  private list: FailedWrite[];
+
+  constructor(
+    private readonly storage: Storage | null,
+    readonly key: string,
+    private readonly onChange: (items: readonly FailedWrite[]) => void = () => undefined,
+  ) {
+    this.list = this.load();
+  }
+
+  get items(): readonly FailedWrite[] {
+    return this.list;
+  }
+
+  add(write: PendingWrite, code: string, message: string, now = Date.now()): void {
+    const failed: FailedWrite = { ...write, code, message, failedAt: now };
+    this.list = [...this.list.filter((w) => w.id !== write.id), failed].slice(-FAILED_MAX);
+    this.save();
+  }
+
+  dismiss(id: string): void {
+    if (!this.list.some((w) => w.id === id)) return;
+    this.list = this.list.filter((w) => w.id !== id);
+    this.save();
+  }
+
+  private load(): FailedWrite[] {
+    try {
+      const raw = this.storage?.getItem(this.key);
+      if (!raw) return [];
+      const parsed = JSON.parse(raw) as unknown;
+      if (!Array.isArray(parsed)) return [];
+      return parsed.filter(
+        (w): w is FailedWrite =>
+          !!w &&
+          typeof w === "object" &&
+          typeof (w as FailedWrite).id === "string" &&
+          typeof (w as FailedWrite).op === "object" &&
+          typeof (w as FailedWrite).code === "string" &&
+          typeof (w as FailedWrite).message === "string",
+      );
+    } catch {
+      return [];
+    }
+  }
+
+  private save(): void {
+    try {
+      if (this.list.length) this.storage?.setItem(this.key, JSON.stringify(this.list));
+      else this.storage?.removeItem(this.key);
+    } catch {
+      // Storage full or disabled: still shown while this page lives.
+    }
+    this.onChange(this.list);
   }
 }

@@ -5,12 +5,22 @@
  *   storage ──► last state + cursor, queued writes        (cache.ts, queue.ts)
  *   socket  ──► welcome / ops / snapshot / replies / counts (connection.ts, store.ts)
  *   views   ──► write(op): stored, sent when welcomed, settled by its ack or error
+ *
+ * What a write's error means for it (docs/protocol.md, "Errors"):
+ *   unavailable   not recorded: sent again, same id, with backoff; later writes wait behind it
+ *   rate_limited  not recorded, sent too fast: sent again, same id, once the server's
+ *                 retry_after_ms has passed (never sooner), one write at a time until the
+ *                 queue is empty; not a failure, nothing shown but "sending"
+ *   internal      the server failed on it (a bug): sending it again fails the same way, so
+ *                 it leaves the queue for `failed`, where the person sees what they wrote
+ *   anything else refused for good: the write's promise says why
  */
 import { batch, signal } from "@preact/signals";
-import { Backoff } from "./backoff";
+import { Backoff, afterHint, retryAfterMs } from "./backoff";
 import { StateCache } from "./cache";
 import { Connection, type Phase } from "./connection";
 import type {
+  FailedWrite,
   PendingWrite,
   Role,
   Session,
@@ -19,14 +29,20 @@ import type {
   WriteResult,
 } from "./contract";
 import type { Command, EventState, Mine, Reacted, Reactions, ServerFrame, Tally, Write } from "./protocol.gen";
-import { fingerprint, WriteQueue } from "./queue";
+import { FailedWrites, fingerprint, WriteQueue } from "./queue";
 import { applyOps, applySnapshot, emptyState } from "./store";
 
 /** Sent in `hello` (the server ignores it today; logs may show it one day). */
 export const CLIENT_NAME = "plenary-web/0.1";
 
-/** Codes that mean "not recorded, try again with the same id" (docs/protocol.md, "Errors"). */
-const RETRYABLE = new Set(["unavailable", "internal"]);
+/** Codes that mean "not recorded, try again with the same id, with backoff". Not
+ * `internal`: that is a bug on the server, and retrying it forever (across reloads) blocked
+ * every later write of the phone. */
+const RETRYABLE = new Set(["unavailable"]);
+/** Codes that take a write out of the queue into `failed`, with its text for the person. */
+const LOST = new Set(["internal", "unauthorised"]);
+/** A `rate_limited` without a usable retry_after_ms waits this long (the server sends one). */
+export const RATE_LIMITED_DEFAULT_MS = 1_000;
 
 export function defaultUrl(): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -42,9 +58,9 @@ function localStore(): Storage | null {
 }
 
 /** Storage keys of one token's view of one event. */
-export function storageKeys(event: string, token: string): { state: string; queue: string } {
+export function storageKeys(event: string, token: string): { state: string; queue: string; failed: string } {
   const who = `${event}:${fingerprint(token)}`;
-  return { state: `plenary:state:${who}`, queue: `plenary:queue:${who}` };
+  return { state: `plenary:state:${who}`, queue: `plenary:queue:${who}`, failed: `plenary:failed:${who}` };
 }
 
 export function openSession(opts: SessionOptions): Session {
@@ -63,6 +79,7 @@ class ClientSession implements Session {
   readonly reactions = signal<Record<number, Omit<Reactions, "t">>>({});
   readonly reacted = signal<Record<number, Omit<Reacted, "t">>>({});
   readonly pending = signal<readonly PendingWrite[]>([]);
+  readonly failed = signal<readonly FailedWrite[]>([]);
   readonly lastError = signal<{ code: string; message: string } | null>(null);
   readonly clockOffset = signal(0);
 
@@ -74,8 +91,17 @@ class ClientSession implements Session {
   private readonly sent = new Set<string>();
   private readonly writeBackoff = new Backoff();
   private resendTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When resendTimer fires (Date.now() ms). */
+  private resendDue = 0;
+  /** The server said `rate_limited`: one write in flight at a time until the queue is
+   * empty, so a long queue resent at once does not get most of itself refused again (and
+   * the connection closed, 4029, for the refusals). */
+  private throttled = false;
+  /** No write goes before this (Date.now() ms), a reconnect included: the server's wait. */
+  private quietUntil = 0;
   private readonly cache: StateCache;
   private readonly queue: WriteQueue;
+  private readonly lost: FailedWrites;
   private readonly connection: Connection;
   private closedByPage = false;
 
@@ -88,6 +114,10 @@ class ClientSession implements Session {
       this.pending.value = items;
     });
     this.pending.value = this.queue.pending;
+    this.lost = new FailedWrites(storage, keys.failed, (items) => {
+      this.failed.value = items;
+    });
+    this.failed.value = this.lost.items;
     const cached = this.cache.load();
     if (cached && cached.state.id === opts.event) {
       this.cursor = cached.cursor;
@@ -124,6 +154,10 @@ class ClientSession implements Session {
 
   retryNow(): void {
     this.connection.retryNow();
+  }
+
+  dismissFailed(id: string): void {
+    this.lost.dismiss(id);
   }
 
   close(): void {
@@ -169,7 +203,13 @@ class ClientSession implements Session {
       this.lastError.value = { code, message };
       this.status.value = "closed";
     });
-    if (code === "not_found") this.cache.clear(); // the event is gone: nothing to resume
+    // The event is gone, or this token will never open it again: nothing to resume.
+    if (code === "not_found" || code === "unauthorised") this.cache.clear();
+    if (code === "unauthorised") {
+      // Access ended (removed from the event, or the link expired): what is still queued
+      // will never go; it is kept, with its text, for the person to see.
+      for (const write of [...this.queue.pending]) this.fail(write, code, message);
+    }
   }
 
   // ---- frames ------------------------------------------------------------------------
@@ -188,8 +228,9 @@ class ClientSession implements Session {
           this.status.value = this.statusOf(this.phase);
         });
         // Everything still queued goes again, with the same ids: the server answers a
-        // write it already recorded with `ack dup: true`.
-        this.resendAll();
+        // write it already recorded with `ack dup: true`. Not before the server's wait.
+        if (Date.now() < this.quietUntil) this.scheduleResend(this.quietUntil - Date.now());
+        else this.resendAll();
         break;
       case "ops": {
         const base = this.state.value ?? emptyState(this.event);
@@ -215,6 +256,7 @@ class ClientSession implements Session {
         this.writeBackoff.reset();
         this.sent.delete(frame.id);
         this.queue.settle(frame.id, { ok: true, seq: frame.seq, dup: frame.dup });
+        this.sendNext();
         break;
       case "error":
         this.refused(frame.id, frame.code, frame.message, frame.detail);
@@ -259,21 +301,47 @@ class ClientSession implements Session {
   }
 
   private refused(id: string | null, code: string, message: string, detail: unknown): void {
-    if (id === null || !this.queue.has(id)) {
-      this.lastError.value = { code, message };
+    const write = id === null ? undefined : this.queue.get(id);
+    if (!write) {
+      // A connection's `rate_limited` comes just before its close (4029), which says it
+      // all: the status shows the wait.
+      if (code !== "rate_limited") this.lastError.value = { code, message };
       return;
     }
-    this.sent.delete(id);
+    this.sent.delete(write.id);
+    if (code === "rate_limited") {
+      // Not recorded, and not a failure: the same write, same id, once the server's wait
+      // is over; the writes behind it wait with it, in order.
+      this.throttled = true;
+      const wait = afterHint(retryAfterMs(detail) ?? RATE_LIMITED_DEFAULT_MS);
+      this.quietUntil = Math.max(this.quietUntil, Date.now() + wait);
+      this.scheduleResend(wait);
+      return;
+    }
     if (RETRYABLE.has(code)) {
       // Not recorded: the same write, same id, after a while.
-      this.scheduleResend();
+      if (this.resendTimer === null) this.scheduleResend(this.writeBackoff.next() + 250);
       return;
     }
-    const result: WriteResult = { ok: false, code, message };
-    if (detail !== undefined) result.detail = detail;
+    if (LOST.has(code)) {
+      this.fail(write, code, message);
+    } else {
+      const result: WriteResult = { ok: false, code, message };
+      if (detail !== undefined) result.detail = detail;
+      batch(() => {
+        this.lastError.value = { code, message };
+        this.queue.settle(write.id, result);
+      });
+    }
+    this.sendNext(); // the writes behind it go on
+  }
+
+  /** Take a write out of the queue for good, keeping it (and its text) in `failed`. */
+  private fail(write: PendingWrite, code: string, message: string): void {
     batch(() => {
+      this.lost.add(write, code, message); // before it leaves the queue: never in neither
       this.lastError.value = { code, message };
-      this.queue.settle(id, result);
+      this.queue.settle(write.id, { ok: false, code, message });
     });
   }
 
@@ -281,7 +349,16 @@ class ClientSession implements Session {
 
   private resendAll(): void {
     if (this.phase !== "open") return;
-    for (const write of this.queue.pending) if (!this.sent.has(write.id)) this.send(write);
+    if (this.throttled && this.queue.pending.length === 0) this.throttled = false;
+    for (const write of this.queue.pending) {
+      if (this.throttled && this.sent.size > 0) return; // one at a time, in order
+      if (!this.sent.has(write.id)) this.send(write);
+    }
+  }
+
+  /** A write was answered: send what waits behind it, unless a resend is scheduled. */
+  private sendNext(): void {
+    if (this.phase === "open" && this.resendTimer === null) this.resendAll();
   }
 
   private send(write: PendingWrite): void {
@@ -298,12 +375,18 @@ class ClientSession implements Session {
     if (this.connection.send(frame)) this.sent.add(write.id);
   }
 
-  private scheduleResend(): void {
-    if (this.resendTimer !== null) return;
+  /** Resend in `delay` ms, or later if a resend is already due later. */
+  private scheduleResend(delay: number): void {
+    const due = Date.now() + delay;
+    if (this.resendTimer !== null) {
+      if (this.resendDue >= due) return;
+      clearTimeout(this.resendTimer);
+    }
+    this.resendDue = due;
     this.resendTimer = setTimeout(() => {
       this.resendTimer = null;
       this.resendAll();
-    }, this.writeBackoff.next() + 250);
+    }, delay);
   }
 
   private clearResend(): void {

@@ -233,6 +233,17 @@ function applyData(state: EventState, op: Op): EventState {
       const writers = op.data.writer ? [...others, who].sort(compareStrings) : others;
       return { ...state, writers };
     }
+    case "participant.removed": {
+      // Off the lists (server/domain/views.py leaves removed participants out of every
+      // snapshot) and off the writing team; their notes stay, with their group and table.
+      const who = op.data.participant;
+      if (!state.participants.some((p) => p.id === who) && !state.writers.includes(who)) return state;
+      return {
+        ...state,
+        participants: state.participants.filter((p) => p.id !== who),
+        writers: state.writers.filter((w) => w !== who),
+      };
+    }
     case "draft.saved":
       return draftSaved(state, op);
     case "draft.published":
@@ -273,6 +284,7 @@ const KNOWN = new Set<string>([
   "dot.removed",
   "reaction.changed",
   "writer.set",
+  "participant.removed",
   "draft.saved",
   "draft.published",
   "draft.explained",

@@ -7,6 +7,7 @@
  */
 import { useState } from "preact/hooks";
 import type { Session } from "../core/contract";
+import { plainError } from "./errors";
 import { COLOURS, type ColourName, NOTE_MAX_CHARS, charCount } from "./model";
 
 export interface NoteFormProps {
@@ -42,7 +43,7 @@ export function NoteForm({ session, round, prompt }: NoteFormProps) {
       .write({ kind: "note.add", round, text: posted, colour })
       .then((result) => {
         if (result.ok) return;
-        setProblem(`Your note was not posted: ${result.message}`);
+        setProblem(`Your note was not posted: ${plainError(result.code, result.message)}`);
         setSent("");
         setText((now) => (now ? now : posted));
       });

@@ -11,6 +11,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { Session } from "../core/contract";
+import { plainError } from "./errors";
 import { plural } from "./model";
 
 export interface StatusBarProps {
@@ -93,7 +94,7 @@ export function StatusBar({ session, controls = true }: StatusBarProps) {
       )}
       {showError && (
         <p class="status-error" data-testid="status-error" data-code={error.code}>
-          {error.message}
+          {plainError(error.code, error.message)}
           {controls && error.code === "outdated" && (
             <button type="button" class="secondary small" onClick={() => location.reload()}>
               Reload

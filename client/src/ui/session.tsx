@@ -11,6 +11,7 @@ import type { Session } from "../core/contract";
 import { openSession } from "../core/index";
 import type { Credential } from "../core/http";
 import { StatusBar } from "./StatusBar";
+import { Unsaved } from "./Unsaved";
 import "./ui.css";
 
 export function useSession(credential: Credential | null): Session | null {
@@ -29,7 +30,8 @@ export function useSession(credential: Credential | null): Session | null {
   return session;
 }
 
-/** The session refused this screen for good: the token is not valid, or the event is gone. */
+/** The session refused this screen for good: the token is not valid (it expired, or its
+ *  participant was removed from the event), or the event is gone. */
 export function isRefused(session: Session): boolean {
   const code = session.lastError.value?.code;
   return session.status.value === "closed" && (code === "unauthorised" || code === "not_found");
@@ -63,6 +65,7 @@ export function Frame({ session, title, aside, children, class: className }: Fra
           <StatusBar session={session} />
         </section>
       )}
+      {session && <Unsaved session={session} />}
       <main id="main" class="page">
         {children}
       </main>

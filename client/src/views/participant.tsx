@@ -16,6 +16,7 @@ import {
   saveCredential,
 } from "../core/http";
 import { ActivityView } from "../ui/ActivityView";
+import { refusedText } from "../ui/errors";
 import { Frame, isRefused, useSession } from "../ui/session";
 import "../ui/ui.css";
 
@@ -60,7 +61,7 @@ function Live({ code, credential, onForget }: { code: string; credential: Creden
       {session && isRefused(session) ? (
         <div class="refused" role="alert" data-testid="refused">
           <h2>This phone is no longer connected to the event</h2>
-          <p>{session.lastError.value?.message}</p>
+          <p>{refusedText(session.lastError.value?.code, session.lastError.value?.message)}</p>
           <button type="button" onClick={onForget} data-testid="join-again">
             Join again
           </button>
