@@ -27,6 +27,7 @@ from plenary.domain.commands import (
     PublishDraft,
     React,
     RemoveDot,
+    RemoveParticipant,
     RenameTheme,
     SaveDraft,
     SetActivityStatus,
@@ -99,6 +100,7 @@ ALLOWED: dict[str, frozenset[type[Command]]] = {
             DeleteTheme,
             SetNoteTheme,
             SetWriter,
+            RemoveParticipant,
             SaveDraft,
             PublishDraft,
             ExplainChange,
@@ -178,6 +180,7 @@ def _scenario(actor: Actor | None, cmd_type: type[Command]) -> tuple[EventState,
         SetNoteTheme: SetNoteTheme(ids["p1"], ids["theme"]),
         AddDot: AddDot(ids["vote"], ids["p2"]),
         RemoveDot: RemoveDot(ids["vote"], ids["p1"]),
+        RemoveParticipant: RemoveParticipant(OTHER_PARTICIPANT.id),
     }
     return state, commands[cmd_type]
 
@@ -654,3 +657,27 @@ def test_every_code_has_an_http_status() -> None:
     assert HTTP_STATUS[Code.INVALID] == 422
     assert HTTP_STATUS[Code.CONFLICT] == 409
     assert HTTP_STATUS[Code.NOT_FOUND] == 404
+
+
+def test_a_removed_participant_can_do_nothing_and_leaves_the_team() -> None:
+    from plenary.domain.views import state_view
+
+    state, _ = created()
+    state, _ = step(state, FACILITATOR, SetWriter(PARTICIPANT.id, True))
+    state, note = step(state, PARTICIPANT, AddNote("before I go"))
+    state, op = step(state, FACILITATOR, RemoveParticipant(PARTICIPANT.id))
+    assert (op.kind, op.data) == ("participant.removed", {"participant": PARTICIPANT.id})
+    assert PARTICIPANT.id in state.removed and PARTICIPANT.id not in state.writers
+    refused = decide(state, PARTICIPANT, AddNote("still here?"), LIMITS)
+    assert isinstance(refused, Rejection) and refused.code is Code.UNAUTHORISED
+    # Their note stays; the room no longer lists them; they cannot be put back on the team.
+    assert note.seq in state.notes
+    for role in (Role.FACILITATOR, Role.OBSERVER):
+        listed = {p["id"] for p in state_view(state, role)["participants"]}
+        assert PARTICIPANT.id not in listed and OTHER_PARTICIPANT.id in listed
+    again = decide(state, FACILITATOR, SetWriter(PARTICIPANT.id, True), LIMITS)
+    assert isinstance(again, Rejection) and again.code is Code.NOT_FOUND
+    twice = decide(state, FACILITATOR, RemoveParticipant(PARTICIPANT.id), LIMITS)
+    assert isinstance(twice, Rejection) and twice.code is Code.CONFLICT
+    nobody = decide(state, FACILITATOR, RemoveParticipant("p_nobody"), LIMITS)
+    assert isinstance(nobody, Rejection) and nobody.code is Code.NOT_FOUND
