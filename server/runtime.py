@@ -41,6 +41,7 @@ class Runtime:
             limits,
             window=config.resume_window_ops,
             tick_s=config.tick_ms / 1000.0,
+            work_budget_s=config.draft_work_seconds,
         )
         tokens = Tokens(config.secret, max_age_seconds=config.token_max_age_days * 86400)
         return cls(config, db, bus, hubs, tokens, limits, AddressGuard.from_config(config))

@@ -69,6 +69,13 @@ def test_diff_runs() -> None:
 
 
 @pytest.mark.timeout(300)
+def test_drafts_hostile_runs() -> None:
+    done = _bench("bench/drafts_hostile.py", "--scale", "0.05", "--runs", "1")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "answers: ok" in done.stdout
+
+
+@pytest.mark.timeout(300)
 def test_publish_runs() -> None:
     done = _bench(
         "bench/publish.py",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 NOTE_COLOURS = ("yellow", "pink", "blue", "green", "orange", "purple")
@@ -173,16 +173,28 @@ class RemoveParticipant:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """The heavy part of a save or publish, worked out ahead (in a worker process) by
+    ``drafts.offload``: the job it was worked out from and the ``Decision`` or
+    ``Rejection`` it gave. Used only while the state still gives that same job."""
+
+    job: object
+    result: object
+
+
+@dataclass(frozen=True)
 class SaveDraft:
     activity: int
     base: int  # the version the text was written from; 0 for the first
     text: str
+    prepared: Prepared | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class PublishDraft:
     activity: int
     version: int
+    prepared: Prepared | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,20 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from typing import Any, Literal
 
-from .merge import paragraphs
+from .merge import Matcher, bounded_ratio, opcodes, paragraphs
 
 # Two sections with no heading in common are still the same section when at least half
 # of the words either uses are used by both (Jaccard on word sets): an edit of a few
 # sentences keeps a 150-word section well above it; an unrelated section of the same
 # chapter, sharing only stop words, stays well below.
 SECTION_SIMILARITY = 0.5
+# Bounds on finding those sections (see ``_candidates``): a word used by more unmatched old
+# sections than this finds none of them, and a new section is scored against this many
+# old ones at most. A night's redraft leaves 2-10 sections unmatched by text or heading.
+SIMILAR_WORD_SECTIONS = 32
+SIMILAR_CANDIDATES = 16
 # Inside a changed section, an old and a new paragraph are one edited paragraph (shown
 # word by word) when difflib's ratio on their words is at least this; below it a word
 # diff is mostly noise and reads better as "removed this, added that".
@@ -38,6 +42,10 @@ PARAGRAPH_SIMILARITY = 0.4
 # Pairing paragraphs in a replaced run is quadratic; a run this large is a rewrite, not
 # an edit, and is shown as removed + added without trying.
 PAIRING_LIMIT = 2500
+# ... and so is one whose pairs would compare more than this many characters in all (each
+# pair compares both paragraphs): 2,500 pairs of 150-word paragraphs is ~4.5 M; 50 old
+# and 50 new paragraphs of 5,000 characters each would be 25 M, and seconds of work.
+PAIRING_CHARS = 8_000_000
 # A fresh id that collides with one already handed out is drawn again, this many times at
 # most: a ``fresh`` that keeps colliding is broken, and looping forever would hide it.
 FRESH_TRIES = 100
@@ -151,10 +159,11 @@ def align(old: Sequence[Section], new: Sequence[Section]) -> dict[int, int]:
     left_new = [j for j in range(len(new)) if j not in matched]
     if left_old and left_new:
         old_words = {i: _word_set(old[i].text) for i in left_old}
+        index = _word_index(old_words)
         pairs = []
         for j in left_new:
             new_words = _word_set(new[j].text)
-            for i in left_old:
+            for i in _candidates(index, new_words, j):
                 if (old[i].level == 0) != (new[j].level == 0):
                     continue
                 score = _jaccard(old_words[i], new_words)
@@ -230,9 +239,45 @@ def _word_set(text: str) -> frozenset[str]:
     return frozenset(text.casefold().split())
 
 
+def _word_index(words: dict[int, frozenset[str]]) -> dict[str, list[int]]:
+    """Word -> the sections (in order) that use it; "" -> those that use no words."""
+    index: dict[str, list[int]] = {}
+    for i, ws in words.items():
+        for w in ws or ("",):
+            index.setdefault(w, []).append(i)
+    return index
+
+
+def _candidates(index: dict[str, list[int]], words: frozenset[str], j: int) -> list[int]:
+    """The unmatched old sections worth scoring against new section ``j``: those sharing
+    a word with it that few sections use, most words shared first, then nearest.
+
+    Scoring every unmatched pair was quadratic: 10,000 renamed headings took 91 s. Two
+    sections can only reach ``SECTION_SIMILARITY`` by sharing words, and a word that more
+    than ``SIMILAR_WORD_SECTIONS`` of them use (a stop word, in a long list of unmatched
+    sections) is no evidence of which one is which, so it finds no candidates; at most
+    ``SIMILAR_CANDIDATES`` are scored. A redraft leaves a handful of sections unmatched
+    here, far below both, so for it this is exactly the old all-pairs scoring.
+    """
+    shared: dict[int, int] = {}
+    for w in words or ("",):
+        sections = index.get(w, ())
+        if len(sections) <= SIMILAR_WORD_SECTIONS:
+            for i in sections:
+                shared[i] = shared.get(i, 0) + 1
+    if len(shared) <= SIMILAR_CANDIDATES:
+        return list(shared)
+    best = sorted(shared, key=lambda i: (-shared[i], abs(i - j), i))
+    return best[:SIMILAR_CANDIDATES]
+
+
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a and not b:
         return 1.0
+    if min(len(a), len(b)) < SECTION_SIMILARITY * max(len(a), len(b)):
+        # The Jaccard index is at most the smaller set's size over the larger's: too
+        # different in size is too different, found without intersecting the two.
+        return 0.0
     return len(a & b) / len(a | b)
 
 
@@ -525,7 +570,7 @@ def _blocks(old_text: str, new_text: str, headed: bool) -> tuple[Block, ...]:
     """Paragraph by paragraph; ``headed`` when both texts start with a heading line."""
     a, b = paragraphs(old_text), paragraphs(new_text)
     blocks: list[Block] = []
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for tag, i1, i2, j1, j2 in opcodes(a, b):
         if tag == "equal":
             blocks.extend(Same(p) for p in a[i1:i2])
         elif tag == "delete":
@@ -541,7 +586,9 @@ def _replaced(a: list[str], b: list[str], heads: bool) -> list[Block]:
     """A replaced run of paragraphs: similar old and new ones paired, in order, as edited
     paragraphs; the rest removed or added. ``heads`` when the run starts with both
     sections' heading paragraphs."""
-    small = len(a) * len(b) <= PAIRING_LIMIT
+    small = len(a) * len(b) <= PAIRING_LIMIT and (
+        len(b) * sum(map(len, a)) + len(a) * sum(map(len, b)) <= PAIRING_CHARS
+    )
     pairs = _pairs(a, b, heads) if small else [(0, 0)] if heads else []
     blocks: list[Block] = []
     i = j = 0
@@ -561,14 +608,14 @@ def _pairs(a: list[str], b: list[str], heads: bool) -> list[tuple[int, int]]:
     words_b = [p.casefold().split() for p in b]
     score = [[0.0] * len(b) for _ in a]
     for i, wa in enumerate(words_a):
-        m: SequenceMatcher[str] = SequenceMatcher(None, autojunk=False)
+        m = Matcher()
         m.set_seq2(wa)
         for j, wb in enumerate(words_b):
             m.set_seq1(wb)
             if (
                 m.real_quick_ratio() >= PARAGRAPH_SIMILARITY
                 and m.quick_ratio() >= PARAGRAPH_SIMILARITY
-                and (r := m.ratio()) >= PARAGRAPH_SIMILARITY
+                and (r := bounded_ratio(m)) >= PARAGRAPH_SIMILARITY
             ):
                 score[i][j] = r
     if heads:
@@ -596,9 +643,8 @@ def _pairs(a: list[str], b: list[str], heads: bool) -> list[tuple[int, int]]:
 
 def _words(old: str, new: str) -> tuple[Segment, ...]:
     a, b = _TOKEN.findall(old), _TOKEN.findall(new)
-    matcher = SequenceMatcher(None, _keys(a), _keys(b), autojunk=False)
     raw: list[Segment] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in opcodes(_keys(a), _keys(b)):
         if tag == "equal":
             raw.append(("=", "".join(a[i1:i2])))
         if tag in ("delete", "replace"):

@@ -12,21 +12,22 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import msgpack
 
 from ..bus import Bus, channel_for
 from ..db import store
 from ..db.engine import Database
-from ..domain import dots, groups, reactions
-from ..domain.commands import Command
+from ..domain import dots, drafts, groups, reactions
+from ..domain.commands import Command, PublishDraft, SaveDraft
 from ..domain.fold import apply
 from ..domain.model import Activity, ActivityStatus, Actor, EventState, JsonDict, Op, Role
 from ..domain.rules import Decision, Limits, decide
 from ..domain.views import op_view, sees_names, stale_below, state_view
 from ..errors import Code, Rejection
 from ..protocol.frames import encode, encode_op, error_frame, now_ms, ops_frame, resync_frame
+from . import work
 from .sink import Broadcast, Sink
 
 log = logging.getLogger("plenary.hub")
@@ -91,9 +92,12 @@ class Hub:
         limits: Limits,
         window: int,
         tick_s: float,
+        work_budget_s: float = 5.0,
     ) -> None:
         self.event_id = event_id
         self.channel = channel_for(event_id)
+        # How long the worker may take over one draft save or publication.
+        self._work_budget_s = work_budget_s
         self.state = EventState(id=event_id)
         self._db = db
         self._bus = bus
@@ -521,7 +525,8 @@ class Hub:
     async def _commit_queued(self) -> None:
         try:
             while self._queue:
-                batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+                await self._prepare_head()
+                batch = self._next_batch()
                 try:
                     async with self._write_lock:
                         results, published = await self._commit(batch)
@@ -542,6 +547,33 @@ class Hub:
         finally:
             self._committer = None
             self._after_batch()
+
+    async def _prepare_head(self) -> None:
+        """Work out the heavy part of the next write (a draft save or publication) in the
+        worker process, against the state it will be decided on: the writes before it in
+        the queue have been committed, and a write is decided on this event's state only
+        by this task. Only another process's write, arriving during the work, can make it
+        stale, and decide then does it again inline (bounded by the draft caps)."""
+        head = self._queue[0]
+        if head.actor is None or not isinstance(head.command, SaveDraft | PublishDraft):
+            return
+        heavy = drafts.offload(self.state, head.actor, head.command, self._limits)
+        if heavy is None:
+            return
+        fn, job = heavy
+        result = await work.run(fn, job, self._work_budget_s)
+        command = drafts.with_result(head.command, job, result)
+        self._queue[0] = replace(head, command=command)
+
+    def _next_batch(self) -> list[_Pending]:
+        """The writes for one transaction: up to MAX_BATCH, stopping before a heavy write
+        that is not first, which is worked out when its turn comes."""
+        batch = [self._queue.popleft()]
+        while self._queue and len(batch) < MAX_BATCH:
+            if isinstance(self._queue[0].command, SaveDraft | PublishDraft):
+                break
+            batch.append(self._queue.popleft())
+        return batch
 
     async def _commit(
         self, batch: list[_Pending]
@@ -652,12 +684,21 @@ class Hubs:
     # it resume from memory, and a storm of reconnects does not reload the event.
     IDLE_EVICT_S = 300.0
 
-    def __init__(self, db: Database, bus: Bus, limits: Limits, window: int, tick_s: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        limits: Limits,
+        window: int,
+        tick_s: float,
+        work_budget_s: float = 5.0,
+    ) -> None:
         self._db = db
         self._bus = bus
         self._limits = limits
         self._window = window
         self._tick_s = tick_s
+        self._work_budget_s = work_budget_s
         self._hubs: dict[str, Hub] = {}
         self._by_channel: dict[str, Hub] = {}
         self._loading: dict[str, asyncio.Lock] = {}
@@ -678,7 +719,15 @@ class Hubs:
             async with self._db.read() as conn:
                 if await store.last_seq(conn, event_id) is None:
                     return None
-            hub = Hub(event_id, self._db, self._bus, self._limits, self._window, self._tick_s)
+            hub = Hub(
+                event_id,
+                self._db,
+                self._bus,
+                self._limits,
+                self._window,
+                self._tick_s,
+                self._work_budget_s,
+            )
             # Subscribe before reading the log, so nothing published in between is missed.
             self._by_channel[hub.channel] = hub
             try:

@@ -663,9 +663,13 @@ async def test_reactions_for_facilitators_only_stay_off_the_rooms_screens(server
     assert _section(seen, access)["comments"] == [
         {"reaction": "concern", "comment": "Weekends too, please", "group": "GP"}
     ]
-    # The writing team sees what facilitators see; the reactor gets their own back.
+    # The writing team sees the comments too, but Ann is the only GP: a comment marked
+    # with a group of one is signed, so it is marked as from the small groups together
+    # (groups.py). The reactor gets their own back.
     team = await _reactions_with(writer, draft, 2, access, _counts(concern=1))
-    assert _section(team, access)["comments"] == _section(seen, access)["comments"]
+    assert _section(team, access)["comments"] == [
+        {"reaction": "concern", "comment": "Weekends too, please", "group": "(other groups)"}
+    ]
     await wait_frames(ann, lambda f: f["t"] == "reacted" and f["version"] == 2 and f["reactions"])
     for screen in (ann, bob, obs):
         await _barrier(screen)
@@ -823,3 +827,50 @@ async def test_the_room_reads_the_report_of_a_first_publication(server):
     report = answer.json()
     assert report["version"] == 2
     assert report["from"] is None, "the room never saw version 1: nothing to compare with"
+
+
+# -- the heavy work of a save runs in the worker process --------------------------------
+
+
+async def test_saves_and_publications_are_worked_out_off_the_event_loop(server, monkeypatch):
+    """The server's own process never runs the heavy part of a save or a publication: with
+    it broken here, saves and publications still work, because the worker does them."""
+    from plenary.domain import diff, drafts
+
+    def not_here(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the heavy work of a draft ran on the event loop")
+
+    # What only the heavy part calls: matching sections, diffing, merging. The worker
+    # process imported the domain for itself and is not patched.
+    monkeypatch.setattr(diff, "carry_ids", not_here)
+    monkeypatch.setattr(diff, "diff", not_here)
+    monkeypatch.setattr(drafts, "merge3", not_here)
+    ev = await new_event(server)
+    fac = await ev.facilitator()
+    draft = await _new_draft(fac)
+    v1 = await _saved(fac, await _ok(fac, _save(draft, 0, V1)))
+    await _ok(fac, _publish(draft, 1))
+    v2 = await _saved(fac, await _ok(fac, _save(draft, 1, _edited(V1, ACCESS_EDIT))))
+    assert v2["sections"][: len(v1["sections"])] == v1["sections"]
+    published = await _ok(fac, _publish(draft, 2))
+    await fac.wait_for_seq(published)
+    (op,) = [op for op in _ops(fac, "draft.published") if op["seq"] == published]
+    assert op["data"]["summary"]["changed"] >= 1
+    # A conflict's merge too.
+    conflict = await _refused(
+        fac, _save(draft, 1, _edited(V1, ACCESS_EDIT) + "\nMore.\n"), "conflict"
+    )
+    assert conflict["detail"]["merged"]["text"]
+    await assert_log_matches_state(server.runtime, ev.id)
+
+
+async def test_a_save_past_its_time_budget_is_refused_and_nothing_else_is(start):
+    server = await start(PLENARY_DRAFT_WORK_SECONDS="0.000001")
+    ev = await new_event(server)
+    fac = await ev.facilitator()
+    draft = await _new_draft(fac)
+    refused = await _refused(fac, _save(draft, 0, V1), "invalid")
+    assert "took longer than" in refused["message"]
+    ann = await ev.participant()
+    assert (await ann.add_note("the room carries on"))["t"] == "ack"
+    await assert_log_matches_state(server.runtime, ev.id)
