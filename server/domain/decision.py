@@ -12,6 +12,8 @@ class Limits:
     note_max_chars: int = 280
     # About 45,000 words: a long strategy, well inside the default frame limit.
     draft_max_chars: int = 300_000
+    # The smallest stakeholder group whose figures the room sees on its own (groups.py).
+    group_min_size: int = 3
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ answered from its client op id instead of being decided again.
 from __future__ import annotations
 
 from ..errors import Code, Rejection
+from . import groups
 from .agenda import activity
 from .commands import AddDot, RemoveDot
 from .decision import Decision
@@ -88,10 +89,13 @@ def remaining(state: EventState, vote: Activity, voter: str) -> int:
     return vote.vote.budget - state.spent.get((vote.id, voter), 0)
 
 
-def vote_results(state: EventState, vote: Activity) -> VoteResults:
-    """The vote's standing, from the incremental tallies: no recount of dots."""
+def vote_results(state: EventState, vote: Activity, min_group: int = 1) -> VoteResults:
+    """The vote's standing, from the incremental tallies: no recount of dots. Groups of
+    fewer than ``min_group`` people count as one (groups.folded), verdicts included: a
+    verdict drawn from a group of one is that person's ballot."""
+    fold = groups.folded(state, min_group)
     rows = (
-        (group or None, item, count)
+        (fold.get(group, group) or None, item, count)
         for (vote_id, item, group), count in state.tallies.items()
         if vote_id == vote.id
     )

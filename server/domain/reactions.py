@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..errors import Code, Rejection
+from . import groups
 from .commands import React
 from .decision import Decision
 from .drafts import draft_of
@@ -97,9 +98,14 @@ def _zero() -> dict[str, int]:
     return dict.fromkeys(KINDS, 0)
 
 
-def standing(state: EventState, activity_id: int, version: int, *, comments: bool) -> JsonDict:
+def standing(
+    state: EventState, activity_id: int, version: int, *, comments: bool, min_group: int = 1
+) -> JsonDict:
     """The counts for every section of ``version``, overall and by stakeholder group;
-    with ``comments``, the comments too (with groups, never names)."""
+    with ``comments``, the comments too (with groups, never names). Groups of fewer than
+    ``min_group`` people count as one (groups.folded), on comments too: a comment marked
+    with a group of one is signed."""
+    fold = groups.folded(state, min_group)
     draft = state.drafts.get(activity_id)
     found = draft.version(version) if draft is not None else None
     sections = found.sections if found is not None else ()
@@ -109,7 +115,7 @@ def standing(state: EventState, activity_id: int, version: int, *, comments: boo
         if a != activity_id or v != version or section not in counts:
             continue
         counts[section][kind] += n
-        by_group[section].setdefault(group, _zero())[kind] += n
+        by_group[section].setdefault(fold.get(group, group), _zero())[kind] += n
     said: dict[str, list[JsonDict]] = defaultdict(list)
     if comments:
         for (a, v, section, _who), r in sorted(
@@ -117,7 +123,11 @@ def standing(state: EventState, activity_id: int, version: int, *, comments: boo
         ):
             if a == activity_id and v == version and r.comment is not None:
                 said[section].append(
-                    {"reaction": r.kind.value, "comment": r.comment, "group": r.group or None}
+                    {
+                        "reaction": r.kind.value,
+                        "comment": r.comment,
+                        "group": fold.get(r.group, r.group) or None,
+                    }
                 )
     total = _zero()
     out = []
@@ -148,13 +158,19 @@ def mine(state: EventState, activity_id: int, version: int, who: str) -> JsonDic
     return {"activity": activity_id, "version": version, "reactions": own}
 
 
-def compare(state: EventState, activity_id: int, older: int, newer: int) -> JsonDict:
+def compare(
+    state: EventState, activity_id: int, older: int, newer: int, min_group: int = 1
+) -> JsonDict:
     """For each section in both versions (by lineage id): the reactions to each, overall
-    and by group, and the shift — did the redraft move concern to support, and where?"""
+    and by group (groups under ``min_group`` people as one), and the shift — did the
+    redraft move concern to support, and where?"""
     before = {
-        s["section"]: s for s in standing(state, activity_id, older, comments=False)["sections"]
+        s["section"]: s
+        for s in standing(state, activity_id, older, comments=False, min_group=min_group)[
+            "sections"
+        ]
     }
-    after = standing(state, activity_id, newer, comments=False)["sections"]
+    after = standing(state, activity_id, newer, comments=False, min_group=min_group)["sections"]
     out = []
     for entry in after:
         was = before.get(entry["section"])

@@ -31,6 +31,8 @@ from .model import (
 _NEVER_DELIVERED = frozenset({"dot.added", "dot.removed", "reaction.changed"})
 # Ops about one note, which a screen that cannot see the note has no use for.
 _ABOUT_A_NOTE = frozenset({"note.edited", "note.themed", "note.deleted"})
+# Ops after which a note's text, as earlier ops sent it, may be shown no more.
+_NOTE_GOES = frozenset({"note.edited", "note.hidden", "note.deleted"})
 
 
 def sees_names(anonymity: Anonymity, audience: Role) -> bool:
@@ -71,6 +73,49 @@ def op_view(op: Op, before: EventState, after: EventState, audience: Role) -> Js
             restored = note_wire(after.notes[data["note"]])
             return {**op.to_wire(), "data": {**data, "restored": restored}}
     return {**op.to_wire(), "data": data}
+
+
+def stale_below(op: Op, before: EventState, after: EventState, audience: Role) -> int:
+    """The seq below which ``audience``'s views of the ops before ``op`` — encoded as
+    they were when each was applied, and kept for resume — may no longer be sent again
+    once ``op`` took ``before`` to ``after``: a catch-up from a ``since`` below it would
+    show a text or a name this audience may not see now, or leave the screen with other
+    than a fresh snapshot shows. 0 when nothing already sent changed.
+
+    Per audience and not per op kind, so that the hub needs one mechanism: a floor per
+    audience below which catch-ups are snapshots.
+
+    * Anonymity: every ``participant.joined`` view carries the name as the old setting
+      showed it, and no later op adds or removes it: everything before ``op``.
+    * A note hidden (to those who do not see hidden notes) or deleted (to everyone): its
+      text was sent by the ops that created, edited, restored or merged it, the last of
+      which is at most ``note.updated_seq``.
+    * A note reworded, to the room: the old text is no longer shown, so the ops that
+      sent it go too. Facilitators keep the window: the log keeps the original for them
+      (``Note.edited_by``), and a stale copy plus the edit equals a fresh snapshot.
+    * Merged originals stay on every screen, marked (``state_view`` lists them with their
+      text), so a merge changes nothing already sent; nor does an unhide, which carries
+      the note as it is now (``op_view``).
+    """
+    if sees_names(before.anonymity, audience) != sees_names(after.anonymity, audience):
+        return op.seq
+    if op.kind not in _NOTE_GOES:
+        return 0
+    note = before.notes.get(op.data["note"])
+    if note is None:
+        return 0
+    if op.kind == "note.edited":
+        return note.updated_seq if not sees_hidden(audience) and not note.hidden else 0
+    if op.kind == "note.hidden" and sees_hidden(audience):
+        return 0
+    if before.drafts:
+        # A rationale's link label repeats the note's text (drafts._link): sent in
+        # draft.explained and draft.published views, scrubbed only from now on. A
+        # rationale withdrawn since leaves no trace of the op that carried it, so with
+        # any draft the whole window before this op goes; hides and deletes are a
+        # handful per event, and each costs one snapshot per audience (encoded once).
+        return op.seq
+    return note.updated_seq
 
 
 def state_view(state: EventState, audience: Role) -> JsonDict:
