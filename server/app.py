@@ -21,6 +21,7 @@ from .realtime.direct import CaptureTransport
 from .runtime import Runtime
 from .web import api, drafts, exports
 from .web.client import client_dir, page, service_worker
+from .web.headers import SecurityHeaders
 
 log = logging.getLogger("plenary")
 
@@ -83,7 +84,9 @@ def create_app(config: Config | None = None, *, demo_base_url: str | None = None
     # First, so that it sees the server's own ``send`` before any middleware wraps it; it
     # also serves /ws itself (the WebSocketRoute above stays for anything mounted below).
     middleware = [
-        Middleware(CaptureTransport, enabled=cfg.direct_writes, path="/ws", endpoint=websocket)
+        Middleware(CaptureTransport, enabled=cfg.direct_writes, path="/ws", endpoint=websocket),
+        # After it, so that it never sees /ws; it passes websocket scopes through anyway.
+        Middleware(SecurityHeaders, allowed_origins=cfg.allowed_origins),
     ]
     if cfg.allowed_origins:
         # The listed origins (a projector page, an organisation's own site) may call the

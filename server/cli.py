@@ -54,7 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     match args.command:
         case "serve" | "demo":
-            return _serve(args.host, args.port, demo=args.command == "demo" or args.demo)
+            return _serve(
+                args.host,
+                args.port,
+                demo=args.command == "demo" or args.demo,
+                port_file=args.port_file,
+            )
         case "migrate":
             from .db.migrate import current, upgrade
 
@@ -130,20 +135,65 @@ def _import(config: Config, path: str) -> int:
 
 def _server_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    p.add_argument(
+        "--port", type=int, default=8000, help="port to bind (default 8000; 0: any free port)"
+    )
+    p.add_argument(
+        "--port-file",
+        type=Path,
+        help="write the port bound to this file, once it is bound (for --port 0)",
+    )
 
 
-def _serve(host: str, port: int, *, demo: bool) -> int:
+def _serve(host: str, port: int, *, demo: bool, port_file: Path | None = None) -> int:
     import uvicorn
 
     from .app import create_app
     from .config import load as load_config
 
     config = load_config()
-    base = config.public_url.rstrip("/") or f"http://{_reachable_host(host)}:{port}"
+    try:
+        sock = listen(host, port)
+    except OSError as exc:
+        print(f"plenary: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    bound = int(sock.getsockname()[1])
+    if port_file is not None:
+        write_port_file(port_file, bound)
+    base = config.public_url.rstrip("/") or f"http://{_reachable_host(host)}:{bound}"
     app = create_app(config, demo_base_url=base if demo else None)
-    uvicorn.run(app, **uvicorn_options(config, host, port))
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(config, host, bound)))
+    server.run(sockets=[sock])
     return 0
+
+
+# uvicorn's own default backlog: a room's phones reconnecting at once after a restart.
+LISTEN_BACKLOG = 2048
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound and listening before anything else runs. uvicorn binds only after
+    the lifespan (migrations, Redis) has finished, seconds later; a port held by no one
+    meanwhile can be taken, and whatever takes it answers for this server. Listening at
+    once also holds the port against another SO_REUSEADDR bind, which Linux allows on a
+    port bound but not listening. Connections wait in the backlog until the app serves."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def write_port_file(path: Path, port: int) -> None:
+    """Written whole, then renamed into place: a reader sees no file or the whole port."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(f"{port}\n")
+    tmp.replace(path)
 
 
 def uvicorn_options(config: Config, host: str, port: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ The codes::
 
     bad_frame      the frame or body is not valid msgpack/JSON or breaks the schema
     unauthorised   the token or key is missing, forged or expired
-    forbidden      the role may not make this write
+    forbidden      the role may not make this write (or, over HTTP, another site's page sent it)
     not_found      the event or item does not exist
     invalid        the write breaks a domain rule (e.g. note too long)
     conflict       the write clashes with the current state

@@ -16,6 +16,7 @@ from plenary.auth import (
     CODE_LENGTH,
     Grant,
     Tokens,
+    derived_id,
     hash_key,
     key_matches,
     new_facilitator_key,
@@ -151,6 +152,38 @@ def test_fractional_max_age_is_whole_seconds(clock: list[int]) -> None:
     assert tokens.verify(token) is None
 
 
+def test_token_stamped_at_a_given_time_is_the_same_token_every_time(clock: list[int]) -> None:
+    """A join retried after its reply was lost gets the very token of the first reply."""
+    tokens = Tokens(SECRET, 30 * DAY)
+    actor = Actor("p_1", Role.PARTICIPANT)
+    first = tokens.issue("ev_1", actor, at=NOW - 5)
+    clock[0] = NOW + 3600
+    assert tokens.issue("ev_1", actor, at=NOW - 5) == first
+    assert tokens.issue("ev_1", actor) != first
+    assert tokens.verify(first) == Grant("ev_1", actor)
+    clock[0] = NOW - 5
+    assert tokens.issue("ev_1", actor) == first, "the same token as one issued at that time"
+
+
+def test_token_stamped_in_the_past_still_expires(clock: list[int]) -> None:
+    tokens = Tokens(SECRET, 30 * DAY)
+    token = tokens.issue("ev_1", Actor("p_1", Role.PARTICIPANT), at=NOW - 30 * DAY - 1)
+    assert tokens.verify(token) is None
+
+
+def test_derived_ids_are_stable_and_keyed_by_the_secret() -> None:
+    one = derived_id("p", SECRET, "ev_1", "join-id-123")
+    assert re.fullmatch(r"p_[A-Za-z0-9_\-]{12}", one)
+    assert derived_id("p", SECRET, "ev_1", "join-id-123") == one
+    assert derived_id("p", SECRET, "ev_2", "join-id-123") != one
+    assert derived_id("p", SECRET, "ev_1", "join-id-124") != one
+    assert derived_id("p", "another-secret-entirely", "ev_1", "join-id-123") != one
+    assert derived_id("o", SECRET, "ev_1", "join-id-123")[2:] != one[2:]
+    # The parts are kept apart: ("ev_1", "x") and ("ev_1\x00x",) cannot be made to meet
+    # by a client choosing its join id, since the event id is the server's.
+    assert derived_id("p", SECRET, "ev", "1x") != derived_id("p", SECRET, "ev1", "x")
+
+
 def test_token_from_a_node_with_a_slightly_later_clock_is_accepted(clock: list[int]) -> None:
     tokens = Tokens(SECRET, 30 * DAY)
     actor = Actor("p_1", Role.PARTICIPANT)
@@ -176,7 +209,7 @@ def test_new_id(prefix: str) -> None:
 
 
 def test_join_code_alphabet_has_no_confusable_characters() -> None:
-    assert CODE_LENGTH == 6
+    assert CODE_LENGTH == 8  # 27**8 = 2.8e11: guessing takes years (docs/protocol.md)
     assert len(set(_CODE_ALPHABET)) == len(_CODE_ALPHABET)
     assert set(_CODE_ALPHABET) <= set(string.ascii_uppercase + string.digits)
     assert not set(_CODE_ALPHABET) & set("0O1IL2Z5S")
@@ -188,7 +221,7 @@ def test_new_join_codes() -> None:
         assert len(code) == CODE_LENGTH
         assert set(code) <= set(_CODE_ALPHABET)
         assert normalise_join_code(code) == code
-    assert len(set(codes)) > 490  # 27**6 = 387 million codes: collisions are rare
+    assert len(set(codes)) > 490  # 27**8 = 282 billion codes: collisions are rare
     assert set("".join(codes)) == set(_CODE_ALPHABET)  # every letter is used
 
 

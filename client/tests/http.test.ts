@@ -36,7 +36,13 @@ describe("requests", () => {
     const calls = fetch.mock.calls as unknown as [string, RequestInit][];
     expect(calls[0]![0]).toBe("/api/join");
     expect(calls[0]![1]).toMatchObject({ method: "POST", headers: { "content-type": "application/json" } });
-    expect(JSON.parse(calls[0]![1].body as string)).toEqual({ code: "c4g-htn", name: "Ann", group: null, table: "4" });
+    expect(JSON.parse(calls[0]![1].body as string)).toEqual({
+      code: "c4g-htn",
+      name: "Ann",
+      group: null,
+      table: "4",
+      join_id: expect.stringMatching(/^[A-Za-z0-9_-]{8,64}$/),
+    });
     expect(calls[1]![1].headers).toMatchObject({ authorization: "Bearer create-key" });
     expect(calls[2]![0]).toBe("/api/events/ev%201/drafts/30/diff?from=1");
     expect(calls[2]![1].headers).toEqual({ authorization: "Bearer tok" });

@@ -17,6 +17,17 @@ PROMPT_MAX = 500
 THEME_NAME_MAX = 80
 
 _LINE_BREAKS = frozenset("\n\t")
+# Bidi embeddings and overrides (U+202A-U+202E) and isolates (U+2066-U+2069). An override
+# left open in a name reverses whatever a screen shows after it ("Ann\u202e" makes the
+# next note on a wall read backwards), and an RLO spells one text as another
+# ("Trojan Source"). No one types them; the marks U+200E/U+200F, which do not nest and
+# cannot leak, stay, and so do ZWJ and ZWNJ, which emoji and Persian need.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def stray(ch: str) -> bool:
+    """A character no one types on purpose: a control character or a bidi control."""
+    return ch in BIDI_CONTROLS or unicodedata.category(ch) == "Cc"
 
 
 def tidy(text: str, *, multiline: bool = False) -> str:
@@ -25,12 +36,13 @@ def tidy(text: str, *, multiline: bool = False) -> str:
     Control characters come from paste accidents and broken keyboards, never on purpose;
     Postgres cannot even store NUL. Dropping them beats refusing the note of someone who
     cannot see what is wrong with it. Single-line fields get tabs and newlines as spaces.
+    Bidi controls go too (see ``BIDI_CONTROLS``).
     """
     out = []
     for ch in text:
         if ch in _LINE_BREAKS:
             out.append(ch if multiline else " ")
-        elif unicodedata.category(ch) != "Cc":
+        elif not stray(ch):
             out.append(ch)
     # Normalised last: a dropped character may have stood between a letter and its accent.
     return unicodedata.normalize("NFC", "".join(out)).strip()

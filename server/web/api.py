@@ -2,11 +2,18 @@
 
 Errors have one shape: ``{"error": {"code": ..., "message": ...}}`` with the status from
 ``errors.HTTP_STATUS``.
+
+Every POST is refused (403) when it comes from another site's page, and its body must be
+declared JSON (415): a ``text/plain`` form post needs no CORS preflight, so without both
+any web page could join or create events in its visitors' browsers. Sign-ins and code
+look-ups are counted per client address (``guard.py``), and so are codes that name no
+event.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -16,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..auth import (
+    derived_id,
     hash_key,
     key_matches,
     new_facilitator_key,
@@ -30,9 +38,20 @@ from ..errors import HTTP_STATUS, Code, Rejection
 from ..protocol.frames import now_ms
 from ..protocol.schema import first_error, http_validator
 from ..runtime import Runtime
+from ..throttle import retry_after_header
+from .guard import Ask
+from .origins import cross_site_write
 
 # Request bodies are small JSON documents; anything bigger is a mistake or an attack.
 MAX_BODY_BYTES = 16 * 1024
+# Our bodies nest two deep (an object holding a list of group names). Deeper is refused
+# before anything walks it: 16 KiB of "[" is 16,384 levels, which json.loads meets with
+# a RecursionError, and a few hundred levels would still cost the schema walk, the
+# Unicode check and the error message a recursion each.
+MAX_BODY_DEPTH = 8
+# Observer tokens are stamped to the hour (see ``observe``): a retry within the hour
+# gets the same token, and a token loses at most an hour of its 30 days.
+OBSERVE_STAMP_S = 3600
 
 
 def error(code: Code, message: str, status: int | None = None) -> JSONResponse:
@@ -65,14 +84,73 @@ def _rt(request: Request) -> Runtime:
     return rt
 
 
+def _address(request: Request) -> str:
+    # uvicorn has applied X-Forwarded-For from FORWARDED_ALLOW_IPS proxies already.
+    return request.client.host if request.client is not None else "unknown"
+
+
+def _limited(wait_s: float) -> JSONResponse:
+    after = retry_after_header(wait_s)
+    response = error(Code.RATE_LIMITED, f"too many requests from your network; retry in {after} s")
+    response.headers["retry-after"] = after
+    return response
+
+
+def _admit(request: Request, ask: Ask, *, code: bool) -> JSONResponse | None:
+    """429 when this address has spent its share of ``ask`` (or, for a request naming a
+    join code, its misses); None when it may go ahead."""
+    wait = _rt(request).guard.admit(_address(request), ask, code=code)
+    return _limited(wait) if wait > 0 else None
+
+
+def _no_such_code(request: Request) -> JSONResponse:
+    """The answer to a code that names no event, counted against the address."""
+    _rt(request).guard.missed(_address(request))
+    return error(Code.NOT_FOUND, "no event has that code")
+
+
+def _foreign(request: Request) -> JSONResponse | None:
+    """403 for a write from another site's page (see the module docstring)."""
+    headers = request.headers
+    if cross_site_write(
+        headers.get("origin"),
+        headers.get("host"),
+        headers.get("sec-fetch-site"),
+        _rt(request).config.allowed_origins,
+    ):
+        return error(Code.FORBIDDEN, "requests from other sites' pages are not accepted")
+    return None
+
+
+def _depth_within(value: object, limit: int) -> bool:
+    """Whether ``value`` nests no deeper than ``limit`` (without recursing: the point is
+    to refuse what would overflow a recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return False
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return True
+
+
 async def _body(request: Request, schema: str) -> dict[str, Any] | JSONResponse:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        return error(Code.BAD_FRAME, "send the body as Content-Type: application/json", 415)
     raw = await _read_capped(request)
     if raw is None:
         return _too_large()
     try:
         body = json.loads(raw or b"null")
+    except RecursionError:
+        return error(Code.BAD_FRAME, f"the request body nests deeper than {MAX_BODY_DEPTH}")
     except ValueError:
         return error(Code.BAD_FRAME, "the request body is not JSON")
+    if not _depth_within(body, MAX_BODY_DEPTH):
+        return error(Code.BAD_FRAME, f"the request body nests deeper than {MAX_BODY_DEPTH}")
     try:
         # JSON may spell lone surrogates ("\\ud800"), which are not text and which no
         # database will store: refuse them here rather than fail on the insert.
@@ -93,6 +171,8 @@ def public_base(request: Request) -> str:
 
 async def create_event(request: Request) -> Response:
     rt = _rt(request)
+    if (foreign := _foreign(request)) is not None:
+        return foreign
     if rt.config.create_key:
         supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not key_matches(supplied, hash_key(rt.config.create_key)):
@@ -152,26 +232,39 @@ def links(base: str, created: dict[str, str]) -> dict[str, str]:
 
 
 async def join(request: Request) -> Response:
+    """A new participant; with a ``join_id``, the same one for every retry.
+
+    The participant id is derived from (secret, event, join id), and the join is written
+    with the join id as its client op id: the hub's exactly-once check (per writer and op
+    id, read from the log under the event's lock, so on every process alike) finds the
+    first join and records nothing. The token is stamped with the join op's time, so the
+    retry gets the very token the first reply carried. A retry's name, group and table
+    are not looked at: it is the first join, as it was."""
     rt = _rt(request)
-    found = await _body_and_event(request, "Join")
+    found = await _body_and_event(request, "Join", Ask.SIGN_IN)
     if isinstance(found, JSONResponse):
         return found
     body, event = found
     hub = await rt.hubs.get(event["id"])
     if hub is None:
         return error(Code.NOT_FOUND, "no event has that code")
-    participant = new_id("p")
+    join_id: str | None = body.get("join_id")
+    participant = (
+        new_id("p") if join_id is None else derived_id("p", rt.config.secret, event["id"], join_id)
+    )
     command = Join(participant, body.get("name"), body.get("group"), body.get("table"))
-    result = await hub.write(None, command, None, by=participant)
+    result = await hub.write(None, command, join_id, by=participant)
     if isinstance(result, Rejection):
         return error(result.code, result.message)
     actor = Actor(participant, Role.PARTICIPANT)
+    async with rt.db.read() as conn:
+        joined = await store.read_ops(conn, event["id"], result.seq - 1, result.seq)
     return JSONResponse(
         {
             "event": event["id"],
             "title": hub.state.title,
             "participant": participant,
-            "token": rt.tokens.issue(event["id"], actor),
+            "token": rt.tokens.issue(event["id"], actor, at=joined[0].at // 1000),
             "seq": result.seq,
         },
         status_code=201,
@@ -179,20 +272,23 @@ async def join(request: Request) -> Response:
 
 
 async def observe(request: Request) -> Response:
+    """An observer token; with an ``observe_id``, the same observer for every retry."""
     rt = _rt(request)
-    found = await _body_and_event(request, "Observe")
+    found = await _body_and_event(request, "Observe", Ask.SIGN_IN)
     if isinstance(found, JSONResponse):
         return found
-    _, event = found
-    # Observers can be thousands: they get a token, not a place in the log.
-    actor = Actor(new_id("o"), Role.OBSERVER)
-    return JSONResponse(
-        {
-            "event": event["id"],
-            "title": event["title"],
-            "token": rt.tokens.issue(event["id"], actor),
-        }
-    )
+    body, event = found
+    # Observers can be thousands: they get a token, not a place in the log. So there is
+    # no recorded time to stamp a retry's token with; the hour stands in for it.
+    observe_id: str | None = body.get("observe_id")
+    if observe_id is None:
+        actor = Actor(new_id("o"), Role.OBSERVER)
+        token = rt.tokens.issue(event["id"], actor)
+    else:
+        actor = Actor(derived_id("o", rt.config.secret, event["id"], observe_id), Role.OBSERVER)
+        hour = int(time.time()) // OBSERVE_STAMP_S * OBSERVE_STAMP_S
+        token = rt.tokens.issue(event["id"], actor, at=hour)
+    return JSONResponse({"event": event["id"], "title": event["title"], "token": token})
 
 
 async def lookup(request: Request) -> Response:
@@ -200,13 +296,15 @@ async def lookup(request: Request) -> Response:
     stakeholder groups and tables to pick from. Anyone with the code may ask; the code
     is printed on the tables."""
     rt = _rt(request)
+    if (limited := _admit(request, Ask.LOOKUP, code=True)) is not None:
+        return limited
     raw = request.path_params["code"]
     if len(raw) > 20:
-        return error(Code.NOT_FOUND, "no event has that code")
+        return _no_such_code(request)
     async with rt.db.read() as conn:
         event = await store.event_by_code(conn, normalise_join_code(raw))
     if event is None:
-        return error(Code.NOT_FOUND, "no event has that code")
+        return _no_such_code(request)
     hub = await rt.hubs.get(event["id"])
     if hub is None:
         return error(Code.NOT_FOUND, "no event has that code")
@@ -225,6 +323,8 @@ async def lookup(request: Request) -> Response:
 
 async def facilitate(request: Request) -> Response:
     rt = _rt(request)
+    if (refused := _foreign(request) or _admit(request, Ask.SIGN_IN, code=False)) is not None:
+        return refused
     body = await _body(request, "Facilitate")
     if isinstance(body, JSONResponse):
         return body
@@ -243,16 +343,19 @@ async def facilitate(request: Request) -> Response:
 
 
 async def _body_and_event(
-    request: Request, schema: str
+    request: Request, schema: str, ask: Ask
 ) -> tuple[dict[str, Any], dict[str, Any]] | JSONResponse:
-    """The validated body and the event its join code names."""
+    """The validated body and the event its join code names, once the request has passed
+    the origin check and its address's limits."""
+    if (refused := _foreign(request) or _admit(request, ask, code=True)) is not None:
+        return refused
     body = await _body(request, schema)
     if isinstance(body, JSONResponse):
         return body
     async with _rt(request).db.read() as conn:
         event = await store.event_by_code(conn, normalise_join_code(body["code"]))
     if event is None:
-        return error(Code.NOT_FOUND, "no event has that code")
+        return _no_such_code(request)
     return body, event
 
 

@@ -30,6 +30,8 @@ async def service_worker(request: Request) -> Response:
 
 
 async def page(request: Request) -> Response:
+    """The app's page (security headers: ``headers.py``). The notice served when the client
+    is not built has no style attribute: the page's CSP would refuse it."""
     built = client_dir()
     if built is not None:
         return FileResponse(built / "index.html")
@@ -38,8 +40,7 @@ async def page(request: Request) -> Response:
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Plenary</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 2rem auto;
-padding: 0 1rem">
+<body>
 <h1>Plenary</h1>
 <p>This server is running{f" and event <strong>{code}</strong> exists" if code else ""}, but its
 browser client has not been built. Build it with <code>bash .ci/setup</code> (or

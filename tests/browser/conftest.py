@@ -91,7 +91,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def open_context(browser: Any) -> Iterator[Callable[..., Any]]:
+def open_context(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
     """Make browser contexts (one per person or screen), closed after the test.
 
     ``open_context(PHONE)`` or ``open_context(LAPTOP, reduced_motion="reduce")``. Waits
@@ -102,9 +102,13 @@ def open_context(browser: Any) -> Iterator[Callable[..., Any]]:
     expect.set_options(timeout=WAIT_MS)
     contexts: list[Any] = []
     errors: list[str] = []
+    # axe-core (the audits of test_accessibility.py) compiles its templates with
+    # `new Function`, which the pages' CSP (script-src 'self', no 'unsafe-eval') refuses;
+    # every other browser test runs the app under its real policy.
+    bypass_csp = request.module.__name__.endswith("test_accessibility")
 
     def make(options: dict[str, Any], **extra: Any) -> Any:
-        context = browser.new_context(**{**options, **extra})
+        context = browser.new_context(**{"bypass_csp": bypass_csp, **options, **extra})
         context.set_default_timeout(WAIT_MS)
         context.on(
             "page",

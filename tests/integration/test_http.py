@@ -205,7 +205,10 @@ async def test_join_errors(server):
         {"code": ev.code, "group": "GP", "role": "facilitator"},
     ):
         assert_error(await server.http.post("/api/join", json=body), 400, "bad_frame")
-    assert_error(await server.http.post("/api/join", content=b"nope"), 400, "bad_frame")
+    json_type = {"content-type": "application/json"}
+    assert_error(
+        await server.http.post("/api/join", content=b"nope", headers=json_type), 400, "bad_frame"
+    )
     assert await log_count(server.runtime, ev.id) == before, "refused joins record nothing"
 
 
@@ -350,10 +353,15 @@ async def test_listed_origins_may_call_the_api_from_a_browser(start):
 
 async def test_without_listed_origins_there_are_no_cors_headers(server):
     ev = await new_event(server)
+    looked_up = await server.http.get(
+        f"/api/codes/{ev.code}", headers={"origin": "https://elsewhere.example"}
+    )
+    assert looked_up.status_code == 200
+    assert "access-control-allow-origin" not in looked_up.headers
     observed = await server.http.post(
         "/api/observe", json={"code": ev.code}, headers={"origin": "https://elsewhere.example"}
     )
-    assert observed.status_code == 200
+    assert_error(observed, 403, "forbidden")
     assert "access-control-allow-origin" not in observed.headers
 
 

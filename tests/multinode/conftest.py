@@ -9,6 +9,7 @@ then SIGKILL), whatever the test did.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -163,8 +164,22 @@ class Node:
                 self.proc.wait(STOP_TIMEOUT_S)
 
 
+def _wait_port(proc: subprocess.Popen[bytes], port_file: Path) -> int | None:
+    """The port the process bound, from its ``--port-file``; None if it exited first."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return None
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            return int(port_file.read_text())
+        time.sleep(0.05)
+    return None
+
+
 def _wait_ready(proc: subprocess.Popen[bytes], port: int) -> bool:
-    """True once /readyz answers 200; False if the process exited first."""
+    """True once /readyz answers 200; False if the process exited first. The port is the
+    process's own from the start (it listens before it migrates), so nothing else can
+    answer here; requests made while it migrates wait in its backlog."""
     deadline = time.monotonic() + START_TIMEOUT_S
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=2) as http:
         while time.monotonic() < deadline:
@@ -182,8 +197,9 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int) -> bool:
 def start_node(
     name: str, workdir: Path, database_url: str | None = None, redis_url: str | None = None
 ) -> Node:
-    """Start ``plenary serve`` on a free port and wait until it is ready: on Postgres and
-    Redis when given, else on the embedded default (SQLite in ``workdir``, in-process bus)."""
+    """Start ``plenary serve`` on a port of its choosing and wait until it is ready: on
+    Postgres and Redis when given, else on the embedded default (SQLite in ``workdir``,
+    in-process bus)."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
         k: v
@@ -199,35 +215,38 @@ def start_node(
         PLENARY_DATA_DIR=str(workdir / "data"),
         PLENARY_LOG_LEVEL="info",
     )
-    # A free port can be taken between our probe and the server's bind: try another.
-    for attempt in range(3):
-        port = free_port()
-        log_path = workdir / f"{name}-{attempt}.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "plenary",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                cwd=workdir,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        RUNNING_LOGS[name] = log_path
-        node = Node(name, port, proc, log_path, env)
-        if _wait_ready(proc, port):
-            return node
+    # Port 0 and --port-file: the server binds a free port itself and says which, so no
+    # other process can take it between a probe and the bind. A node restarted in the
+    # same workdir writes a new file.
+    port_file = workdir / f"{name}.port"
+    port_file.unlink(missing_ok=True)
+    log_path = workdir / f"{name}.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "plenary",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--port-file",
+                str(port_file),
+            ],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    RUNNING_LOGS[name] = log_path
+    port = _wait_port(proc, port_file)
+    node = Node(name, port or 0, proc, log_path, env)
+    if port is None or not _wait_ready(proc, port):
         node.stop()
-        if "address already in use" not in tail(log_path).lower():
-            raise AssertionError(f"node {name} did not become ready:\n{tail(log_path)}")
-    raise AssertionError(f"node {name}: no free port after 3 attempts")
+        raise AssertionError(f"node {name} did not become ready:\n{tail(log_path)}")
+    return node
 
 
 class Cluster:

@@ -116,6 +116,25 @@ async def test_same_client_op_id_on_both_nodes_is_recorded_once(cluster: Cluster
         assert same_ops(c.ops, log)
 
 
+async def test_a_join_retried_on_the_other_node_is_the_same_join(cluster: Cluster) -> None:
+    """The reply to a join on A was lost; the phone retries and the balancer sends it to
+    B, which never saw the first: B answers with the same participant and token."""
+    a = cluster.start("A")
+    b = cluster.start("B")
+    ev = await a.create_event()
+    body = {"code": ev["code"], "name": "Ann", "group": "GP", "join_id": "lost-on-venue-wifi"}
+    first, retried = await a.post("/api/join", body), await b.post("/api/join", body)
+    assert retried == first
+    joins = [
+        op
+        for op in await read_log(cluster.database_url, ev["event"])
+        if op["kind"] == "participant.joined"
+    ]
+    assert [op["by"] for op in joins] == [first["participant"]]
+    client = await b.client(retried["token"])
+    assert client.welcome is not None and client.welcome["you"] == first["participant"]
+
+
 @pytest.mark.parametrize("b_loaded", [True, False], ids=["b-live", "b-cold"])
 async def test_client_of_a_resumes_on_b(cluster: Cluster, b_loaded: bool) -> None:
     """A client that was on A reconnects to B with ``since`` and gets exactly what it

@@ -5,6 +5,8 @@
  * HttpError; a network failure is an HttpError with code "network" and status 0, so a
  * view needs one catch. Tokens are kept in localStorage by the `credentials` helpers
  * below: joining again makes a new participant, so a phone must keep its first token.
+ * A join (and an observe) carries an id of its own until it succeeds, so that retrying
+ * one whose reply was lost does not make a second participant (`retryId`).
  */
 import type {
   ActorId,
@@ -234,19 +236,30 @@ export function lookup(code: string): Promise<CodeInfo> {
   return request("GET", `/api/codes/${enc(code)}`);
 }
 
-/** POST /api/join: a new participant every call; keep the token (saveCredential). */
-export function join(
+/**
+ * POST /api/join: a new participant, once. The call carries a join id, kept (see
+ * `retryId`) until a join for this code succeeds: a reply lost on venue wifi, a retry
+ * or a reload sends the same id and gets the same participant and token back, instead
+ * of leaving a ghost participant behind. Keep the token (saveCredential).
+ */
+export async function join(
   code: string,
   name: string | null,
   group: string | null,
   table: string | null,
 ): Promise<Joined> {
-  return request("POST", "/api/join", { code, name, group, table });
+  const join_id = retryId("join", code);
+  const joined = await request<Joined>("POST", "/api/join", { code, name, group, table, join_id });
+  forgetRetryId("join", code);
+  return joined;
 }
 
-/** POST /api/observe. */
-export function observe(code: string): Promise<Granted> {
-  return request("POST", "/api/observe", { code });
+/** POST /api/observe, with an observe id kept as `join` keeps its join id. */
+export async function observe(code: string): Promise<Granted> {
+  const observe_id = retryId("observe", code);
+  const granted = await request<Granted>("POST", "/api/observe", { code, observe_id });
+  forgetRetryId("observe", code);
+  return granted;
 }
 
 /** POST /api/facilitate: a new facilitator identity every call; keep the token. */
@@ -385,6 +398,57 @@ export function loadCredential(kind: CredentialKind, key: string): Credential | 
   }
   return null;
 }
+
+// ---- retry ids -------------------------------------------------------------------------
+
+type RetryKind = "join" | "observe";
+
+const retryKey = (kind: RetryKind, code: string) => `plenary:${kind}-id:${normaliseCode(code)}`;
+
+/** 16 random bytes, base64url: 22 characters the server's `join_id` pattern accepts. */
+export function newRetryId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * The id of the join (or observe) for `code` under way: the stored one, else a new one,
+ * stored. Kept in localStorage like the credentials, so that a reload mid-join retries
+ * the same join; in memory too, for browsers without storage (retries in the page still
+ * match, a reload there starts a new join).
+ */
+export function retryId(kind: RetryKind, code: string): string {
+  const key = retryKey(kind, code);
+  try {
+    const stored = storage()?.getItem(key);
+    if (stored && /^[A-Za-z0-9_-]{8,64}$/.test(stored)) return stored;
+  } catch {
+    // unreadable: fall back to memory
+  }
+  const id = pendingIds.get(key) ?? newRetryId();
+  pendingIds.set(key, id);
+  try {
+    storage()?.setItem(key, id);
+  } catch {
+    // full or disabled storage: memory keeps it for this page
+  }
+  return id;
+}
+
+/** The join (or observe) for `code` succeeded: the next one is a new one. */
+export function forgetRetryId(kind: RetryKind, code: string): void {
+  const key = retryKey(kind, code);
+  pendingIds.delete(key);
+  try {
+    storage()?.removeItem(key);
+  } catch {
+    // nothing to do
+  }
+}
+
+const pendingIds = new Map<string, string>();
 
 export function forgetCredential(kind: CredentialKind, key: string): void {
   try {
