@@ -9,6 +9,7 @@ facilitators hid shows nobody else its text, not even through a rationale.
 
 from __future__ import annotations
 
+from .diff import Diff
 from .dots import results_visible, vote_results
 from .drafts import changes
 from .model import (
@@ -24,7 +25,7 @@ from .model import (
 from .views import rationales_of, sees_hidden
 
 
-def resolve(state: EventState, link: Link, audience: Role) -> JsonDict:
+def resolve(state: EventState, link: Link, audience: Role, min_group: int = 1) -> JsonDict:
     """A link as ``audience`` may read it now: status is live, renamed, merged, hidden or
     deleted; ``title`` what the target says now; ``target`` where a merged note went;
     ``standing`` a vote's (or one item's) dots when the audience may see results."""
@@ -44,7 +45,7 @@ def resolve(state: EventState, link: Link, audience: Role) -> JsonDict:
     elif link.kind == "note":
         _resolve_note(state, link, audience, out)
     elif link.kind == "vote":
-        _resolve_vote(state, link, audience, out)
+        _resolve_vote(state, link, audience, out, min_group)
     return out
 
 
@@ -69,7 +70,9 @@ def _resolve_note(state: EventState, link: Link, audience: Role, out: JsonDict) 
         out["status"] = "hidden"
 
 
-def _resolve_vote(state: EventState, link: Link, audience: Role, out: JsonDict) -> None:
+def _resolve_vote(
+    state: EventState, link: Link, audience: Role, out: JsonDict, min_group: int
+) -> None:
     vote = state.activities.get(link.id)
     if vote is None or vote.vote is None:
         out.update(status="deleted", target=None)
@@ -80,7 +83,8 @@ def _resolve_vote(state: EventState, link: Link, audience: Role, out: JsonDict) 
         _resolve_item(state, vote.vote.target, link.item, audience, out)
     if not results_visible(vote, audience):
         return
-    rows = vote_results(state, vote).items
+    # The verdict as this audience's tallies show it: from folded groups for the room.
+    rows = vote_results(state, vote, min_group).items
     if link.item is None:
         out["standing"] = {
             "top": [{"item": r.item, "rank": r.rank, "dots": r.total} for r in rows[:5]]
@@ -107,21 +111,30 @@ def _resolve_item(
         out["label"] = out["title"] = None
 
 
-def rationale_view(state: EventState, rationale: Rationale, audience: Role) -> JsonDict:
+def rationale_view(
+    state: EventState, rationale: Rationale, audience: Role, min_group: int = 1
+) -> JsonDict:
     return {
         "rationale": rationale.text,
-        "links": [resolve(state, link, audience) for link in rationale.links],
+        "links": [resolve(state, link, audience, min_group) for link in rationale.links],
         "by": rationale.by,
         "seq": rationale.seq,
     }
 
 
 def report(
-    state: EventState, draft: Draft, older: Version | None, newer: Version, audience: Role
+    state: EventState,
+    draft: Draft,
+    older: Version | None,
+    newer: Version,
+    audience: Role,
+    min_group: int = 1,
+    d: Diff | None = None,
 ) -> JsonDict:
     """Every change from ``older`` (or from nothing) to ``newer``, each with its rationale
-    and what it links to: the version report the projector shows."""
-    d = changes(older, newer.text, newer.sections)
+    and what it links to: the version report the projector shows. ``d`` is the diff
+    between them when it was worked out already (off the event loop)."""
+    d = d if d is not None else changes(older, newer.text, newer.sections)
     explained = rationales_of(state, draft, newer)
     listed = []
     for entry in d.to_wire()["sections"]:
@@ -132,7 +145,7 @@ def report(
         listed.append(
             {
                 **entry,
-                "rationale": rationale_view(state, rationale, audience)
+                "rationale": rationale_view(state, rationale, audience, min_group)
                 if rationale is not None
                 else None,
             }

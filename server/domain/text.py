@@ -17,6 +17,9 @@ PROMPT_MAX = 500
 THEME_NAME_MAX = 80
 
 _LINE_BREAKS = frozenset("\n\t")
+# Combining marks kept in a row on one character (drafts.MARKS_RUN_MAX refuses a draft
+# past the same number; a note or a name just loses the excess).
+MARKS_RUN_MAX = 16
 # Bidi embeddings and overrides (U+202A-U+202E) and isolates (U+2066-U+2069). An override
 # left open in a name reverses whatever a screen shows after it ("Ann\u202e" makes the
 # next note on a wall read backwards), and an RLO spells one text as another
@@ -36,13 +39,27 @@ def tidy(text: str, *, multiline: bool = False) -> str:
     Control characters come from paste accidents and broken keyboards, never on purpose;
     Postgres cannot even store NUL. Dropping them beats refusing the note of someone who
     cannot see what is wrong with it. Single-line fields get tabs and newlines as spaces.
-    Bidi controls go too (see ``BIDI_CONTROLS``).
+    Bidi controls go too (see ``BIDI_CONTROLS``), and combining marks past the
+    ``MARKS_RUN_MAX``-th on one character: NFC sorts a run of marks in time quadratic in
+    its length (4,000 of them, a note's worth, cost about 12 ms; a draft's 80,000, 5 s),
+    and real text puts a few on a letter.
     """
     out = []
+    run = 0
+    category = unicodedata.category
     for ch in text:
         if ch in _LINE_BREAKS:
             out.append(ch if multiline else " ")
-        elif not stray(ch):
+            run = 0
+            continue
+        kind = category(ch)
+        if kind[0] == "M":
+            run += 1
+            if run > MARKS_RUN_MAX:
+                continue
+        elif kind not in ("Cc", "Cf"):
+            run = 0
+        if not stray(ch):
             out.append(ch)
     # Normalised last: a dropped character may have stood between a letter and its accent.
     return unicodedata.normalize("NFC", "".join(out)).strip()

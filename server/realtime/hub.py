@@ -561,7 +561,7 @@ class Hub:
         if heavy is None:
             return
         fn, job = heavy
-        result = await work.run(fn, job, self._work_budget_s)
+        result = await work.run(self._work_budget_s, fn, job)
         command = drafts.with_result(head.command, job, result)
         self._queue[0] = replace(head, command=command)
 

@@ -57,15 +57,17 @@ def _reset() -> None:
     _pool, _started = None, None
 
 
-async def run(fn: Callable[[Any], T], job: Any, budget_s: float) -> T | Rejection:
-    """``fn(job)`` in the worker, or a refusal: ``invalid`` when it takes longer than
+async def run(budget_s: float, fn: Callable[..., T], *args: Any) -> T | Rejection:
+    """``fn(*args)`` in the worker, or a refusal: ``invalid`` when it takes longer than
     ``budget_s`` (the work goes on in the worker, bounded by the caps, but nobody waits for
-    it), ``unavailable`` when the worker cannot be started or died."""
+    it; work queued behind it and no longer awaited is cancelled), ``unavailable`` when
+    the worker cannot be started or died. ``fn`` is a module-level function and ``args``
+    plain data: both are pickled to the worker."""
     for attempt in (1, 2):
         pool, started = _get_pool()
         try:
             await asyncio.wait_for(asyncio.wrap_future(started), START_TIMEOUT_S)
-            return await asyncio.wait_for(asyncio.wrap_future(pool.submit(fn, job)), budget_s)
+            return await asyncio.wait_for(asyncio.wrap_future(pool.submit(fn, *args)), budget_s)
         except TimeoutError:
             if not started.done():
                 log.error("the worker process did not start within %.0f s", START_TIMEOUT_S)
@@ -73,7 +75,7 @@ async def run(fn: Callable[[Any], T], job: Any, budget_s: float) -> T | Rejectio
                 return Rejection(Code.UNAVAILABLE, "the server is busy; retry")
             return Rejection(
                 Code.INVALID,
-                f"working out this draft took longer than {budget_s:g} s: "
+                f"working this draft out took longer than {budget_s:g} s: "
                 "make it shorter, or split it into fewer sections",
             )
         except BrokenProcessPool:

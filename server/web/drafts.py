@@ -4,7 +4,9 @@ Any token of the event reads; what it reads depends on who holds it: the writing
 facilitators see every saved version, everyone else the published ones. Versions never
 change once saved, so a diff between two of them is computed once per process and the
 encoded answer is shared by every phone that asks: a new version published to a room of
-a thousand costs one diff, not a thousand.
+a thousand costs one diff, not a thousand. The diffing and the rendering themselves run in
+the worker process (``realtime.work``), never on the event loop: a 20,000-word diff is a
+few hundred milliseconds of CPU, and the version report is asked for by every screen.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..domain import diff as diffs
-from ..domain import provenance, reactions
+from ..domain import groups, provenance, reactions
 from ..domain.drafts import audience_of, changes
 from ..domain.model import Activity, ActivityKind, Draft, EventState, Role, Version
 from ..domain.render import render_sections
 from ..domain.views import public_meta, rationales_of, sees_working_versions
-from ..errors import Code
+from ..errors import Code, Rejection
+from ..realtime import work
 from ..realtime.hub import Hub
 from ..runtime import Runtime
 from .api import error
@@ -38,23 +41,53 @@ class _Reader:
     audience: Role
     activity: Activity
     draft: Draft
+    runtime: Runtime
+
+    @property
+    def min_group(self) -> int:
+        """The smallest stakeholder group this reader sees figures of on its own."""
+        return groups.min_size(self.audience, self.runtime.limits)
+
+
+def rendered_sections(text: str) -> list[tuple[str | None, int, str]]:
+    """Each section's heading, level and safe HTML (in the worker process)."""
+    sections = diffs.split_sections(text)
+    html = render_sections([s.text for s in sections])
+    return [(s.heading, s.level, h) for s, h in zip(sections, html, strict=True)]
+
+
+async def _diff(request: Request, reader: _Reader, older: Version | None, newer: Version) -> Any:
+    """The diff between two versions (or from nothing), worked out once per process, in
+    the worker; a Response when the worker refused (its time budget)."""
+    cache = cache_of(request)
+    since = older.number if older is not None else 0
+    key = ("diff-object", reader.hub.state.id, reader.activity.id, since, newer.number)
+    found = cache.get(key)
+    if found is None:
+        budget = reader.runtime.config.draft_work_seconds
+        found = await work.run(budget, changes, older, newer.text, newer.sections)
+        if isinstance(found, Rejection):
+            return error(found.code, found.message)
+        cache.put(key, found)
+    return found
 
 
 class AnswerCache:
-    """Encoded answers about immutable versions, least recently used out first."""
+    """Answers about immutable versions (encoded bytes, or a worked-out diff), least
+    recently used out first."""
 
     def __init__(self, entries: int = CACHE_ENTRIES) -> None:
         self._entries = entries
-        self._answers: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._answers: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self.computed = 0  # how many answers were worked out rather than reused
 
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
+    def get(self, key: tuple[Any, ...]) -> Any | None:
         answer = self._answers.get(key)
         if answer is not None:
             self._answers.move_to_end(key)
         return answer
 
-    def put(self, key: tuple[Any, ...], answer: bytes) -> None:
+    def put(self, key: tuple[Any, ...], answer: Any) -> None:
         self.computed += 1
         self._answers[key] = answer
         while len(self._answers) > self._entries:
@@ -98,7 +131,7 @@ async def _reader(request: Request) -> _Reader | Response:
     if found is None or found.kind is not ActivityKind.DRAFT:
         return error(Code.NOT_FOUND, f"there is no draft {activity_id}")
     draft = hub.state.drafts.get(activity_id) or Draft(activity_id)
-    return _Reader(hub, audience_of(hub.state, grant.actor), found, draft)
+    return _Reader(hub, audience_of(hub.state, grant.actor), found, draft, rt)
 
 
 async def _version(reader: _Reader, number: int) -> Version | Response:
@@ -158,19 +191,24 @@ async def version(request: Request) -> Response:
     key = ("html", state.id, reader.activity.id, found.number)
     rendered = cache.get(key)
     if rendered is None:
-        sections = diffs.split_sections(found.text)
-        html = render_sections([s.text for s in sections])
+        budget = reader.runtime.config.draft_work_seconds
+        sections = await work.run(budget, rendered_sections, found.text)
+        if isinstance(sections, Rejection):
+            return error(sections.code, sections.message)
         rendered = _json(
             [
-                {"id": sid, "heading": s.heading, "level": s.level, "html": h}
-                for sid, s, h in zip(found.sections, sections, html, strict=True)
+                {"id": sid, "heading": heading, "level": level, "html": h}
+                for sid, (heading, level, h) in zip(found.sections, sections, strict=True)
             ]
         )
         cache.put(key, rendered)
     meta = found.meta() if sees_working_versions(reader.audience) else public_meta(found)
     draft = state.drafts.get(reader.activity.id) or reader.draft
     rationales = [
-        {"section": section, **provenance.rationale_view(state, r, reader.audience)}
+        {
+            "section": section,
+            **provenance.rationale_view(state, r, reader.audience, reader.min_group),
+        }
         for section, r in rationales_of(state, draft, found).items()
     ]
     head = _json(
@@ -194,7 +232,9 @@ async def diff(request: Request) -> Response:
     key = ("diff", reader.hub.state.id, reader.activity.id, older.number, newer.number)
     answer = cache.get(key)
     if answer is None:
-        d = changes(older, newer.text, newer.sections)
+        d = await _diff(request, reader, older, newer)
+        if isinstance(d, Response):
+            return d
         answer = _json(
             {
                 "activity": reader.activity.id,
@@ -254,9 +294,15 @@ async def report(request: Request) -> Response:
         if isinstance(found, Response):
             return found
         older = found
+    d = await _diff(request, reader, older, newer)
+    if isinstance(d, Response):
+        return d
     state: EventState = reader.hub.state
-    # Not cached: rationales, theme names and vote standings change while the room works.
-    body = provenance.report(state, reader.draft, older, newer, reader.audience)
+    # Not cached: rationales, theme names and vote standings change while the room works;
+    # the diff under them does not, and is.
+    body = provenance.report(
+        state, reader.draft, older, newer, reader.audience, reader.min_group, d
+    )
     return _answer(_json(body))
 
 
@@ -271,5 +317,7 @@ async def compare(request: Request) -> Response:
     if isinstance(pair, Response):
         return pair
     older, newer = pair
-    body = reactions.compare(reader.hub.state, reader.activity.id, older.number, newer.number)
+    body = reactions.compare(
+        reader.hub.state, reader.activity.id, older.number, newer.number, reader.min_group
+    )
     return _answer(_json(body))

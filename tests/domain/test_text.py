@@ -58,3 +58,15 @@ def test_nothing_tidy_returns_holds_a_bidi_control(text: str) -> None:
 @given(st.text())
 def test_tidy_is_idempotent(text: str) -> None:
     assert tidy(tidy(text)) == tidy(text)
+
+
+def test_runs_of_combining_marks_are_cut_before_normalising() -> None:
+    from plenary.domain.text import MARKS_RUN_MAX, tidy
+
+    zalgo = "a" + "\u0301\u0323" * 2000 + " b"
+    clean = tidy(zalgo)
+    assert clean.endswith(" b")
+    assert len(clean) <= 1 + MARKS_RUN_MAX + 2
+    # Real text keeps its marks: Vietnamese stacks two on a letter.
+    assert tidy("Vi\u1ec7t Nam") == "Vi\u1ec7t Nam"
+    assert tidy("e\u0323\u0302") == "\u1ec7"

@@ -68,7 +68,13 @@ def test_probe_takes_only_uvicorns_protocol() -> None:
 async def test_a_client_that_never_reads_again_is_dropped_with_its_buffer(start):
     """The direct path's goodbye goes through ASGI and waits for the socket; a client that
     does not read even that is dropped after GOODBYE_S, which frees what was buffered."""
-    server = await start(PLENARY_CLIENT_BUFFER_KB="16", PLENARY_NOTE_MAX_CHARS="4000")
+    server = await start(
+        PLENARY_CLIENT_BUFFER_KB="16",
+        PLENARY_NOTE_MAX_CHARS="4000",
+        # One writer fills the buffers flat out: past a person's fair share of writes.
+        PLENARY_WRITE_RATE="1000000",
+        PLENARY_WRITE_BURST="1000000",
+    )
     ev = await new_event(server)
     writer = await ev.participant("Writer")
     hub = await server.runtime.hubs.get(ev.id)
