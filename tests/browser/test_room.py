@@ -86,7 +86,7 @@ def test_a_round_a_vote_and_a_redraft_end_to_end(base_url: str, open_context: An
     fac.wait_for_url(re.compile(r"/f/ev_[\w-]+$"))
     expect(fac.get_by_test_id("console-title")).to_have_text("Riverside urgent care")
     code = fac.get_by_test_id("header-code").inner_text().strip()
-    assert re.fullmatch(r"[A-Z0-9]{6}", code), code
+    assert re.fullmatch(r"[A-Z0-9]{8}", code), code
     expect(fac.get_by_test_id("join-code")).to_have_text(code)
     fac.get_by_test_id("key-ack").click()
     expect(fac.get_by_test_id("key-notice")).to_have_count(0)
