@@ -32,10 +32,12 @@ from jsonschema.exceptions import best_match
 from plenary import config
 from plenary.bus import redis as redis_bus
 from plenary.cli import uvicorn_options
+from plenary.domain import drafts
 from plenary.domain.commands import CLIENT_COMMANDS
 from plenary.domain.model import Role
 from plenary.domain.rules import PERMISSIONS
 from plenary.errors import HTTP_STATUS, CloseCode, Code
+from plenary.protocol import frames
 from plenary.realtime import connection, hub
 from plenary.web import api
 
@@ -480,6 +482,13 @@ def test_fixed_constants_table_is_the_codes() -> None:
         "Hubs.IDLE_EVICT_S": f"{hub.Hubs.IDLE_EVICT_S:g} s",
         "MAX_BODY_BYTES": f"{api.MAX_BODY_BYTES} bytes",
         "RECONNECT_MAX_S": f"{redis_bus.RECONNECT_MAX_S:g} s",
+        "HELLO_MAX_BYTES": f"{frames.HELLO_MAX_BYTES} bytes",
+        "LARGE_FRAME_BYTES": f"{frames.LARGE_FRAME_BYTES} bytes",
+        "MAX_WRITES_IN_FLIGHT": f"{connection.MAX_WRITES_IN_FLIGHT} writes",
+        "ABUSE_BACKOFF_MS": f"{connection.ABUSE_BACKOFF_MS / 1000:g} s",
+        "SECTIONS_MAX": f"{drafts.SECTIONS_MAX} sections",
+        "PARAGRAPHS_MAX": f"{drafts.PARAGRAPHS_MAX} paragraphs",
+        "MARKS_RUN_MAX": f"{drafts.MARKS_RUN_MAX} marks",
     }
     t = table(SETTINGS_MD, "constant", "value")
     assert {unquote(row[0]): row[1] for row in t.rows} == expected
