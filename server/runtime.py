@@ -10,7 +10,7 @@ from .config import Config
 from .db.engine import Database
 from .domain.rules import Limits
 from .realtime.hub import Hubs
-from .throttle import Buckets, Rate
+from .throttle import Buckets, Penalties, Rate
 from .web.guard import AddressGuard
 
 
@@ -26,9 +26,12 @@ class Runtime:
     guard: AddressGuard
     # Writes per token (event, actor), shared by that token's connections on this process.
     token_writes: Buckets[tuple[str, str]] = field(init=False)
+    # Tokens (event, actor) closed for flooding, and until when they are refused.
+    penalties: Penalties[tuple[str, str]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.token_writes = Buckets(Rate(self.config.write_rate, self.config.write_burst))
+        self.penalties = Penalties()
 
     @classmethod
     def build(cls, config: Config) -> Runtime:

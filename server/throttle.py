@@ -135,3 +135,31 @@ class Counter(Generic[K]):
 
     def count(self, key: K) -> int:
         return self._open.get(key, 0)
+
+
+class Penalties(Generic[K]):
+    """Keys sent away until a time: a connection closed for flooding may not come back
+    (with the same token) before its backoff, so a reconnect loop costs one cheap refusal
+    per attempt instead of a handshake, a catch-up and another flood each time."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._max_keys = max_keys
+        self._until: OrderedDict[K, float] = OrderedDict()
+
+    def impose(self, key: K, seconds: float, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._until[key] = now + seconds
+        self._until.move_to_end(key)
+        while len(self._until) > self._max_keys:
+            self._until.popitem(last=False)
+
+    def remaining(self, key: K, now: float | None = None) -> float:
+        """Seconds ``key`` must still wait (0.0: none)."""
+        until = self._until.get(key)
+        if until is None:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        if until <= now:
+            del self._until[key]
+            return 0.0
+        return until - now

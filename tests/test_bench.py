@@ -76,6 +76,16 @@ def test_drafts_hostile_runs() -> None:
 
 
 @pytest.mark.timeout(300)
+def test_hostile_runs() -> None:
+    """Every phase once, small: it exits 0 only if every honest write was acknowledged
+    while the floods and the worst drafts ran, and the first frame was refused (4002)."""
+    done = _bench("bench/hostile.py", "--quick")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    for phase in ("honest alone (peer)", "a flood of writes", "a flood of pings", "draft saves"):
+        assert phase in done.stdout, phase
+
+
+@pytest.mark.timeout(300)
 def test_publish_runs() -> None:
     done = _bench(
         "bench/publish.py",

@@ -227,6 +227,13 @@ async def _handshake(ws: WebSocket, rt: Runtime, outbox: Sink) -> tuple[Hub, Gra
         await ws.send_bytes(error_frame(Code.UNAUTHORISED, "the access token is not valid"))
         await _close(ws, CloseCode.UNAUTHORISED, "bad token")
         return None
+    penalty = rt.penalties.remaining((grant.event, grant.actor.id))
+    if penalty > 0:
+        await ws.send_bytes(_abusive_frame(retry_after_ms(penalty)))
+        await _close(ws, CloseCode.RATE_LIMITED, "rate limited")
+        if isinstance(outbox, DirectSink):
+            outbox.stop_reading()
+        return None
     try:
         hub = await rt.hubs.get(grant.event)
     except Exception:
@@ -301,14 +308,14 @@ async def _serve_frames(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outb
         data = message.get("bytes")
         if not isinstance(data, bytes):
             if _refuse(shares, now):
-                await _close_abusive(ws)
+                await _close_abusive(ws, rt, grant, outbox)
                 return
             outbox.push_direct(error_frame(Code.BAD_FRAME, "frames are binary msgpack, not text"))
             continue
         frame = decode_client_frame(data)
         if isinstance(frame, tuple):
             if _refuse(shares, now):
-                await _close_abusive(ws)
+                await _close_abusive(ws, rt, grant, outbox)
                 return
             code, reason = frame
             outbox.push_direct(error_frame(code, reason, _guess_id(data)))
@@ -320,16 +327,16 @@ async def _serve_frames(ws: WebSocket, rt: Runtime, hub: Hub, grant: Grant, outb
                 elif _refuse(shares, now):
                     # A flood of pings is answered by nothing: answering 9,300 a second
                     # took honest clients' acks to 10 s.
-                    await _close_abusive(ws)
+                    await _close_abusive(ws, rt, grant, outbox)
                     return
             case "hello":
                 if _refuse(shares, now):
-                    await _close_abusive(ws)
+                    await _close_abusive(ws, rt, grant, outbox)
                     return
                 outbox.push_direct(error_frame(Code.BAD_FRAME, "hello was already received"))
             case "write" if (wait := _write_wait(rt, shares, grant, now)) > 0:
                 if _refuse(shares, now):
-                    await _close_abusive(ws)
+                    await _close_abusive(ws, rt, grant, outbox)
                     return
                 outbox.push_direct(
                     error_frame(
@@ -358,16 +365,24 @@ def _refuse(shares: _Shares, now: float) -> bool:
     return shares.refused.take(now) > 0.0
 
 
-async def _close_abusive(ws: WebSocket) -> None:
+async def _close_abusive(ws: WebSocket, rt: Runtime, grant: Grant, outbox: Sink) -> None:
+    """Say why, close, and stop reading at once: a flooding client keeps sending while the
+    close handshake runs, and every frame read is a frame parsed. Its token is refused at
+    the handshake until the backoff is over, so reconnecting in a loop costs nothing."""
+    rt.penalties.impose((grant.event, grant.actor.id), ABUSE_BACKOFF_MS / 1000)
     with contextlib.suppress(Exception):
-        await ws.send_bytes(
-            error_frame(
-                Code.RATE_LIMITED,
-                "too many refused frames: reconnect later",
-                detail={"retry_after_ms": ABUSE_BACKOFF_MS},
-            )
-        )
+        await ws.send_bytes(_abusive_frame(ABUSE_BACKOFF_MS))
     await _close(ws, CloseCode.RATE_LIMITED, "rate limited")
+    if isinstance(outbox, DirectSink):
+        outbox.stop_reading()
+
+
+def _abusive_frame(retry_ms: int) -> bytes:
+    return error_frame(
+        Code.RATE_LIMITED,
+        "too many refused frames: reconnect later",
+        detail={"retry_after_ms": retry_ms},
+    )
 
 
 def _start_write(

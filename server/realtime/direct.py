@@ -184,6 +184,12 @@ class DirectSink:
     def buffered(self) -> int:
         return self._transport.get_write_buffer_size()
 
+    def stop_reading(self) -> None:
+        """Read nothing more from the peer; what is written still goes out, then the
+        socket closes (a flood is not parsed while its close handshake runs)."""
+        with contextlib.suppress(Exception):
+            self._transport.close()
+
     def abort(self) -> None:
         """Drop the socket and whatever is buffered for it."""
         with contextlib.suppress(Exception):

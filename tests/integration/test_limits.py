@@ -10,6 +10,7 @@ from .helpers import (
     assert_gapless,
     assert_log_matches_state,
     new_event,
+    pack,
     raw_connect,
     read_until_closed,
     wait_frames,
@@ -99,6 +100,15 @@ async def test_a_ping_flood_is_not_answered_and_ends_that_connection(start):
     assert ack["t"] == "ack"
     await honest.wait_for_seq(ack["seq"])
     assert honest.close_code is None
+    # Coming straight back with the same token is refused at the handshake, cheaply,
+    # until the backoff is over.
+    ws = await raw_connect(server)
+    await ws.send(pack({"t": "hello", "token": flooder.token, "since": 0}))
+    frames, code = await read_until_closed(ws)
+    assert code == 4029
+    (refused,) = frames
+    assert refused["code"] == "rate_limited"
+    assert 0 < refused["detail"]["retry_after_ms"] <= 10_000
 
 
 async def test_bad_frames_past_the_refused_rate_end_that_connection(start):
