@@ -57,6 +57,17 @@ class Bucket:
             return 0.0
         return (n - self._level) / self.rate.rate
 
+    def charge(self, now: float, n: float) -> None:
+        """Spend ``n`` after the fact, into debt if need be: for costs known only once paid
+        (the seconds a job took)."""
+        self._refill(now)
+        self._level -= n
+
+    def owed(self, now: float) -> float:
+        """Seconds until the bucket is out of debt (0.0: it is not in debt)."""
+        self._refill(now)
+        return 0.0 if self._level > 0 else (1e-3 - self._level) / self.rate.rate
+
     def wait(self, now: float) -> float:
         """Seconds until one token is there, taking nothing."""
         self._refill(now)

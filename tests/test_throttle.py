@@ -82,3 +82,11 @@ def test_counter_caps_and_releases() -> None:
     assert open_.count("x") == 1 and open_.acquire("x")
     open_.release("y")
     assert open_.count("y") == 0
+
+
+def test_a_cost_known_after_the_fact_is_charged_into_debt() -> None:
+    bucket = Bucket(Rate(rate=0.25, burst=2), now=0.0)
+    assert bucket.owed(0.0) == 0.0
+    bucket.charge(0.0, 3.0)  # a job took 3 s of a 2 s burst
+    assert bucket.owed(0.0) == pytest.approx(4.0, abs=0.01)  # 1 s of debt at 0.25/s
+    assert bucket.owed(4.1) == 0.0

@@ -332,7 +332,12 @@ def _save(state: EventState, op: Op) -> EventState:
         sections=tuple(d["sections"]),
         summary=d["summary"],
     )
-    draft = replace(draft, versions=(*draft.versions, version))
+    last = max((int(s[1:]) for s in version.sections), default=0)
+    draft = replace(
+        draft,
+        versions=(*draft.versions, version),
+        last_section=max(draft.last_section, last),
+    )
     return replace(state, drafts=state.drafts.set(draft.activity, draft))
 
 

@@ -882,3 +882,25 @@ async def test_a_save_past_its_time_budget_is_refused_and_nothing_else_is(start)
     ann = await ev.participant()
     assert (await ann.add_note("the room carries on"))["t"] == "ack"
     await assert_log_matches_state(server.runtime, ev.id)
+
+
+async def test_one_writer_cannot_keep_the_worker_busy(server, monkeypatch):
+    """Each writer has a share of the worker's time; past it their next save is refused
+    with a retry hint, while another writer's save goes through."""
+    from plenary.realtime import hub as hub_module
+    from plenary.throttle import Rate
+
+    # A share so small that one save spends it (the default is a quarter of a core).
+    monkeypatch.setattr(hub_module, "WORK_SHARE", Rate(rate=0.001, burst=0.000001))
+    ev = await new_event(server)
+    fac = await ev.facilitator()
+    joined = await ev.join(name="Ann", group="GP")
+    await _ok(fac, {"kind": "writer.set", "participant": joined["participant"], "writer": True})
+    other = await server.client(joined["token"])
+    draft = await _new_draft(fac)
+    await _ok(fac, _save(draft, 0, V1))
+    refused = await _refused(fac, _save(draft, 1, _edited(V1, ACCESS_EDIT)), "rate_limited")
+    assert refused["detail"]["retry_after_ms"] > 0
+    # Another writer's share is their own.
+    await _ok(other, _save(draft, 1, _edited(V1, ACCESS_EDIT)))
+    await assert_log_matches_state(server.runtime, ev.id)
