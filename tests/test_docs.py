@@ -486,6 +486,7 @@ def test_fixed_constants_table_is_the_codes() -> None:
         "LARGE_FRAME_BYTES": f"{frames.LARGE_FRAME_BYTES} bytes",
         "MAX_WRITES_IN_FLIGHT": f"{connection.MAX_WRITES_IN_FLIGHT} writes",
         "ABUSE_BACKOFF_MS": f"{connection.ABUSE_BACKOFF_MS / 1000:g} s",
+        "WORK_SHARE": f"{hub.WORK_SHARE.rate:g} s per s",
         "SECTIONS_MAX": f"{drafts.SECTIONS_MAX} sections",
         "PARAGRAPHS_MAX": f"{drafts.PARAGRAPHS_MAX} paragraphs",
         "MARKS_RUN_MAX": f"{drafts.MARKS_RUN_MAX} marks",
