@@ -77,7 +77,7 @@ def decode_client_frame(data: bytes) -> Frame | tuple[Code, str]:
         return Code.BAD_FRAME, f"not a msgpack frame ({type(exc).__name__})"
     if not isinstance(frame, dict):
         return Code.BAD_FRAME, "a frame must be a msgpack map"
-    too_big = _too_big(frame, MAX_DEPTH, bounds.nodes)
+    too_big = too_deep_or_big(frame, MAX_DEPTH, bounds.nodes)
     if too_big is not None:
         # Checked before validating: jsonschema recurses (a kilobyte of nested arrays
         # would exhaust the stack) and visits every item.
@@ -106,8 +106,9 @@ def decode_client_frame(data: bytes) -> Frame | tuple[Code, str]:
     return frame
 
 
-def _too_big(value: object, depth_limit: int, node_limit: int) -> str | None:
-    """Why the decoded frame is too deep or has too many values; None if neither."""
+def too_deep_or_big(value: object, depth_limit: int, node_limit: int) -> str | None:
+    """Why a decoded frame or body is too deep or has too many values; None if neither.
+    Without recursing: the point is to refuse what would overflow a recursion."""
     stack: list[tuple[object, int]] = [(value, 1)]
     nodes = 0
     while stack:

@@ -35,7 +35,7 @@ from ..db import store
 from ..domain.commands import CreateEvent, Join
 from ..domain.model import Actor, Role
 from ..errors import HTTP_STATUS, Code, Rejection
-from ..protocol.frames import now_ms
+from ..protocol.frames import now_ms, too_deep_or_big
 from ..protocol.schema import first_error, http_validator
 from ..runtime import Runtime
 from ..throttle import retry_after_header
@@ -122,20 +122,6 @@ def _foreign(request: Request) -> JSONResponse | None:
     return None
 
 
-def _depth_within(value: object, limit: int) -> bool:
-    """Whether ``value`` nests no deeper than ``limit`` (without recursing: the point is
-    to refuse what would overflow a recursion)."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > limit:
-                return False
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return True
-
-
 async def _body(request: Request, schema: str) -> dict[str, Any] | JSONResponse:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "application/json":
@@ -149,7 +135,8 @@ async def _body(request: Request, schema: str) -> dict[str, Any] | JSONResponse:
         return error(Code.BAD_FRAME, f"the request body nests deeper than {MAX_BODY_DEPTH}")
     except ValueError:
         return error(Code.BAD_FRAME, "the request body is not JSON")
-    if not _depth_within(body, MAX_BODY_DEPTH):
+    if too_deep_or_big(body, MAX_BODY_DEPTH, MAX_BODY_BYTES) is not None:
+        # A 16 KiB body has fewer than 16,384 values: only the depth can be refused here.
         return error(Code.BAD_FRAME, f"the request body nests deeper than {MAX_BODY_DEPTH}")
     try:
         # JSON may spell lone surrogates ("\\ud800"), which are not text and which no

@@ -98,31 +98,19 @@ export class WriteQueue {
   }
 
   private load(): PendingWrite[] {
-    try {
-      const raw = this.storage?.getItem(this.key);
-      if (!raw) return [];
-      const parsed = JSON.parse(raw) as unknown;
-      if (!Array.isArray(parsed)) return [];
-      return parsed.filter(
-        (w): w is PendingWrite =>
-          !!w &&
-          typeof w === "object" &&
-          typeof (w as PendingWrite).id === "string" &&
-          typeof (w as PendingWrite).op === "object" &&
-          typeof (w as PendingWrite).queuedAt === "number",
-      );
-    } catch {
-      return [];
-    }
+    return readList(
+      this.storage,
+      this.key,
+      (w): w is PendingWrite =>
+        typeof (w as PendingWrite).id === "string" &&
+        typeof (w as PendingWrite).op === "object" &&
+        typeof (w as PendingWrite).queuedAt === "number",
+    );
   }
 
   private save(): void {
-    try {
-      if (this.items.length) this.storage?.setItem(this.key, JSON.stringify(this.items));
-      else this.storage?.removeItem(this.key);
-    } catch {
-      // Storage full or disabled: the write still goes out while this page lives.
-    }
+    // Storage full or disabled: the write still goes out while this page lives.
+    writeList(this.storage, this.key, this.items);
     this.onChange(this.items);
   }
 }
@@ -164,32 +152,49 @@ export class FailedWrites {
   }
 
   private load(): FailedWrite[] {
-    try {
-      const raw = this.storage?.getItem(this.key);
-      if (!raw) return [];
-      const parsed = JSON.parse(raw) as unknown;
-      if (!Array.isArray(parsed)) return [];
-      return parsed.filter(
-        (w): w is FailedWrite =>
-          !!w &&
-          typeof w === "object" &&
-          typeof (w as FailedWrite).id === "string" &&
-          typeof (w as FailedWrite).op === "object" &&
-          typeof (w as FailedWrite).code === "string" &&
-          typeof (w as FailedWrite).message === "string",
-      );
-    } catch {
-      return [];
-    }
+    return readList(
+      this.storage,
+      this.key,
+      (w): w is FailedWrite =>
+        typeof (w as FailedWrite).id === "string" &&
+        typeof (w as FailedWrite).op === "object" &&
+        typeof (w as FailedWrite).code === "string" &&
+        typeof (w as FailedWrite).message === "string",
+    );
   }
 
   private save(): void {
-    try {
-      if (this.list.length) this.storage?.setItem(this.key, JSON.stringify(this.list));
-      else this.storage?.removeItem(this.key);
-    } catch {
-      // Storage full or disabled: still shown while this page lives.
-    }
+    // Storage full or disabled: still shown while this page lives.
+    writeList(this.storage, this.key, this.list);
     this.onChange(this.list);
+  }
+}
+
+/** The kept list under ``key``: only the entries ``valid`` accepts (storage written by an
+ * older version, or by hand, must not break the page); [] when there is none. */
+function readList<T extends object>(
+  storage: Storage | null,
+  key: string,
+  valid: (w: object) => w is T,
+): T[] {
+  try {
+    const raw = storage?.getItem(key);
+    if (!raw) return [];
+    const parsed = JSON.parse(raw) as unknown;
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter((w): w is T => !!w && typeof w === "object" && valid(w as object));
+  } catch {
+    return [];
+  }
+}
+
+/** Keep ``items`` under ``key`` (removed when empty); a full or disabled storage is not
+ * an error: the list lives on in memory. */
+function writeList(storage: Storage | null, key: string, items: readonly unknown[]): void {
+  try {
+    if (items.length) storage?.setItem(key, JSON.stringify(items));
+    else storage?.removeItem(key);
+  } catch {
+    // Nothing to do: see the callers.
   }
 }
