@@ -44,7 +44,7 @@ async def test_an_offline_queue_of_fifty_writes_passes_at_the_defaults(server):
 
 
 async def test_writes_past_the_burst_are_refused_with_a_retry_hint(start):
-    server = await start(PLENARY_WRITE_BURST="5", PLENARY_WRITE_RATE="2")
+    server = await start(PLENARY_WRITE_BURST="5", PLENARY_WRITE_RATE="0.5")
     ev = await new_event(server)
     ann = await ev.participant()
     replies = await _send_writes(ann, [f"flood {i}" for i in range(12)], "f")
