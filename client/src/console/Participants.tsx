@@ -11,7 +11,18 @@ import { useConsole } from "./context";
 type Participant = EventState["participants"][number];
 
 /** Rows shown at once: a room of 200 is found with the search box, not by scrolling. */
-const LIMIT = 100;
+export const LIMIT = 100;
+
+/** Whether a participant answers the search box (lower-cased, trimmed): a name or group
+ * containing it, or exactly their table. Empty matches everyone. */
+export function matchesSearch(p: Participant, needle: string): boolean {
+  return (
+    !needle ||
+    (p.name ?? "").toLowerCase().includes(needle) ||
+    (p.group ?? "").toLowerCase().includes(needle) ||
+    (p.table ?? "").toLowerCase() === needle
+  );
+}
 
 /** "Jo Bloggs · Staff · table 4"; "No name · Guests" when there is no name to show. */
 export function participantLabel(p: Participant): string {
@@ -31,13 +42,7 @@ export function Participants({ state }: { state: EventState }) {
   const headingRef = useRef<HTMLHeadingElement>(null);
   const needle = filter.trim().toLowerCase();
   const people = state.participants
-    .filter(
-      (p) =>
-        !needle ||
-        (p.name ?? "").toLowerCase().includes(needle) ||
-        (p.group ?? "").toLowerCase().includes(needle) ||
-        (p.table ?? "").toLowerCase() === needle,
-    )
+    .filter((p) => matchesSearch(p, needle))
     .sort((a, b) => a.joined_seq - b.joined_seq);
 
   return (

@@ -5,6 +5,7 @@
 import { useState } from "preact/hooks";
 import type { EventState } from "../core/contract";
 import { useConsole } from "./context";
+import { LIMIT, matchesSearch } from "./Participants";
 
 export function WritingTeam({ state }: { state: EventState }) {
   const { act } = useConsole();
@@ -12,16 +13,9 @@ export function WritingTeam({ state }: { state: EventState }) {
   const writers = new Set(state.writers);
   const needle = filter.trim().toLowerCase();
   const people = state.participants
-    .filter(
-      (p) =>
-        writers.has(p.id) ||
-        !needle ||
-        (p.name ?? "").toLowerCase().includes(needle) ||
-        (p.group ?? "").toLowerCase().includes(needle) ||
-        (p.table ?? "").toLowerCase() === needle,
-    )
+    .filter((p) => writers.has(p.id) || matchesSearch(p, needle))
     .sort((a, b) => Number(writers.has(b.id)) - Number(writers.has(a.id)) || a.joined_seq - b.joined_seq);
-  const limit = 100;
+  const limit = LIMIT;
 
   return (
     <section aria-labelledby="team-heading" data-testid="draft-writers">
